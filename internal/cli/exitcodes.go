@@ -1,0 +1,24 @@
+package cli
+
+// Exit codes. Where Cumulus ETL has a number for the same failure we use it, so scripts written
+// for Cumulus keep working; see README.md for the table.
+const (
+	ExitOK                       = 0
+	ExitGeneric                  = 1  // unexpected failure (I/O, network) with no more specific code
+	ExitUsage                    = 2  // bad command line (unknown flag, wrong argument count)
+	ExitSMARTCredentialsMissing  = 15 // --smart-client-id without a key, or the reverse
+	ExitBulkExportFailed         = 16 // the server reported fatal errors, or the export could not finish
+	ExitTaskUnknown              = 17 // --task names a task that does not exist
+	ExitTaskFailed               = 19 // some rows were rejected or a table could not be written
+	ExitTaskSetEmpty             = 21 // no task left to run
+	ExitArgsConflict             = 22 // options that cannot be used together
+	ExitArgsInvalid              = 23 // an option value is invalid or a credential file cannot be read
+	ExitFHIRURLMissing           = 24 // a relative URL needs --fhir-url
+	ExitBasicCredentialsMissing  = 25 // --basic-user without --basic-passwd, or the reverse
+	ExitExportFolderNotEmpty     = 26 // --export-to names a folder that already holds other files
+	ExitExportFolderNotLocal     = 27 // --export-to is not a local path
+	ExitFHIRAuthFailed           = 32 // the token endpoint refused us
+	ExitCompletionArgsMissing    = 34 // no export group/time from log.ndjson nor --export-group/--export-timestamp
+	ExitMissingRequestedResource = 36 // --task asked for a resource the input does not have
+	ExitWrongPHIFolder           = 41 // OUTPUT was written with a different codebook (PHI folder)
+)

@@ -1,0 +1,96 @@
+// Package cli builds the cumulus-etl command line: one file per subcommand, flags copied into
+// plain config structs, and errors mapped to exit codes.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is the program version, set at build time with -ldflags "-X cumulus-etl/internal/cli.Version=...".
+var Version = "0.1.0-dev"
+
+// ExitError carries the exit code a failure should end the program with.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// exitf returns an *ExitError with a formatted message.
+func exitf(code int, format string, args ...any) error {
+	return &ExitError{Code: code, Err: fmt.Errorf(format, args...)}
+}
+
+// newRoot builds the root command with every subcommand attached.
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "cumulus-etl",
+		Short:         "Extract bulk FHIR data and turn it into de-identified research tables",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(subcommandConstructors()...)
+	return root
+}
+
+// subcommandConstructors builds every subcommand; each lives in its own file.
+func subcommandConstructors() []*cobra.Command {
+	return []*cobra.Command{newETLCmd()}
+}
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(withDefaultSubcommand(root, args))
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(stderr, "cumulus-etl:", err)
+	var exitErr *ExitError
+	if errors.As(err, &exitErr) {
+		return exitErr.Code
+	}
+	return ExitGeneric
+}
+
+// withDefaultSubcommand inserts "etl" when the first non-flag argument is not a known
+// subcommand, as Cumulus ETL does: `cumulus-etl IN OUT PHI` means `cumulus-etl etl IN OUT PHI`.
+func withDefaultSubcommand(root *cobra.Command, args []string) []string {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "--version" {
+			if len(args) == 1 {
+				return args
+			}
+			continue
+		}
+		if len(a) > 0 && a[0] == '-' {
+			continue
+		}
+		for _, c := range root.Commands() {
+			if c.Name() == a || c.HasAlias(a) || a == "help" || a == "completion" {
+				return args
+			}
+		}
+		break
+	}
+	if len(args) == 0 {
+		return args
+	}
+	return append([]string{"etl"}, args...)
+}
+
+// Run is the entry point used by main.
+func Run() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
