@@ -1,13 +1,219 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"cumulus-etl/internal/etl"
+)
+
+// etlFlags holds the etl subcommand's flags before they become an etl.Config.
+type etlFlags struct {
+	inputFormat, outputFormat string
+	batchSize                 int
+	comment, errorsTo         string
+	tasks                     []string
+	allowMissing              bool
+	exportGroup, exportTime   string
+	workers                   int
+}
 
 // newETLCmd builds the default "etl" subcommand.
 func newETLCmd() *cobra.Command {
-	return &cobra.Command{
+	var f etlFlags
+	cmd := &cobra.Command{
 		Use:   "etl [OPTION]... INPUT OUTPUT PHI",
 		Short: "Extract, de-identify and write tables (the default command)",
-		Args:  cobra.ExactArgs(3),
-		RunE:  func(cmd *cobra.Command, args []string) error { return nil },
+		Long: `Reads a bulk FHIR export, de-identifies it and writes one table per resource type.
+
+INPUT   a folder holding a bulk FHIR export (ndjson, optionally gzipped, made by any bulk export tool)
+OUTPUT  where the de-identified tables go; this folder may leave the hospital
+PHI     where the codebook and other secrets go; this folder must stay at the hospital
+
+Other commands: export, keygen (see cumulus-etl COMMAND --help).`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runETL(cmd, f, args)
+		},
 	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.StringVar(&f.inputFormat, "input-format", "ndjson", "input format: ndjson")
+	fl.StringVar(&f.outputFormat, "output-format", "ndjson", "output format: ndjson")
+	fl.IntVar(&f.batchSize, "batch-size", 100000, "rows per output file")
+	fl.StringArrayVar(&f.tasks, "task", nil, "only run these tasks (repeatable, or comma separated; 'help' lists them)")
+	fl.BoolVar(&f.allowMissing, "allow-missing-resources", false, "write empty tables for requested tasks that have no input")
+	fl.StringVar(&f.errorsTo, "errors-to", "", "keep every rejected input row in this folder (it holds PHI: keep it with the PHI folder)")
+	fl.StringVar(&f.comment, "comment", "", "a note to record in the job config")
+	fl.StringVar(&f.exportGroup, "export-group", "", "the export's Group id, when the input has no export log")
+	fl.StringVar(&f.exportTime, "export-timestamp", "", "the export's transaction time (ISO 8601), when the input has no export log")
+	fl.IntVar(&f.workers, "workers", 0, "parallel de-identification workers (default: one per CPU)")
+	return cmd
+}
+
+func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
+	if isTaskHelp(f.tasks) {
+		fmt.Fprint(cmd.OutOrStdout(), etl.TaskHelp())
+		return nil
+	}
+	cfg, err := f.config(args)
+	if err != nil {
+		return err
+	}
+	cfg.Stdout, cfg.Stderr, cfg.Version = cmd.OutOrStdout(), cmd.ErrOrStderr(), Version
+	printConfig(cfg.Stdout, cfg)
+	report, err := etl.Run(cmd.Context(), cfg)
+	if report != nil {
+		printReport(cfg.Stdout, report)
+	}
+	return etlExit(err)
+}
+
+// config validates the flags and builds the run's configuration.
+func (f etlFlags) config(args []string) (etl.Config, error) {
+	cfg := etl.Config{InputDir: args[0], OutputDir: args[1], PHIDir: args[2],
+		BatchSize: f.batchSize, Comment: f.comment, ErrorsTo: f.errorsTo,
+		ExportGroup: f.exportGroup, AllowMissingResources: f.allowMissing, Workers: f.workers}
+	if f.inputFormat != "ndjson" {
+		return cfg, exitf(ExitArgsInvalid, "--input-format %q is not supported (use ndjson)", f.inputFormat)
+	}
+	if f.outputFormat != "ndjson" {
+		return cfg, exitf(ExitArgsInvalid, "--output-format %q is not supported yet (use ndjson)", f.outputFormat)
+	}
+	if f.batchSize <= 0 {
+		return cfg, exitf(ExitArgsInvalid, "--batch-size must be a positive number")
+	}
+	if isURL(cfg.InputDir) {
+		return cfg, exitf(ExitArgsInvalid, "a FHIR server URL as INPUT is not supported yet: run `cumulus-etl export URL DIR` first and give DIR as INPUT")
+	}
+	if f.exportTime != "" {
+		t, err := parseTimestamp(f.exportTime)
+		if err != nil {
+			return cfg, exitf(ExitArgsInvalid, "--export-timestamp: %v", err)
+		}
+		cfg.ExportTimestamp = t
+	}
+	tasks, err := etl.SelectTasks(f.tasks)
+	if err != nil {
+		return cfg, &ExitError{Code: ExitTaskUnknown, Err: err}
+	}
+	cfg.Tasks, cfg.ExplicitTasks = tasks, len(f.tasks) > 0
+	return cfg, nil
+}
+
+func isTaskHelp(tasks []string) bool {
+	for _, t := range tasks {
+		if strings.TrimSpace(strings.ToLower(t)) == "help" {
+			return true
+		}
+	}
+	return false
+}
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// parseTimestamp accepts the ISO 8601 forms a user is likely to type.
+func parseTimestamp(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time such as 2024-05-01T12:00:00Z", s)
+}
+
+// etlExit maps the ETL's sentinel errors to Cumulus ETL's exit codes.
+func etlExit(err error) error {
+	if err == nil {
+		return nil
+	}
+	codes := []struct {
+		target error
+		code   int
+	}{
+		{etl.ErrTasksFailed, ExitTaskFailed},
+		{etl.ErrWrongPHIFolder, ExitWrongPHIFolder},
+		{etl.ErrCompletionInfoMissing, ExitCompletionArgsMissing},
+		{etl.ErrMissingResources, ExitMissingRequestedResource},
+		{etl.ErrNoTasks, ExitTaskSetEmpty},
+		{etl.ErrUnknownTask, ExitTaskUnknown},
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.target) {
+			return &ExitError{Code: c.code, Err: err}
+		}
+	}
+	return err
+}
+
+func printConfig(w io.Writer, cfg etl.Config) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Input:\t%s\n", cfg.InputDir)
+	fmt.Fprintf(tw, "Output:\t%s (ndjson)\n", cfg.OutputDir)
+	fmt.Fprintf(tw, "PHI:\t%s\n", cfg.PHIDir)
+	fmt.Fprintf(tw, "Batch size:\t%d\n", cfg.BatchSize)
+	if cfg.Comment != "" {
+		fmt.Fprintf(tw, "Comment:\t%s\n", cfg.Comment)
+	}
+	tw.Flush()
+}
+
+// printReport shows the per-table summary and anything the user should look at.
+func printReport(w io.Writer, r *etl.Report) {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\tread\twritten\trejected\tskipped\tduplicates\tdeleted\t")
+	for _, s := range r.Summaries {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", s.Label, s.Attempt, s.Written, s.Rejected, s.Skipped, s.Duplicates, s.Deleted)
+	}
+	tw.Flush()
+	if len(r.NoTaskRows) > 0 {
+		fmt.Fprintf(w, "\nNot processed (no task reads these types): %s\n", countList(r.NoTaskRows, "file"))
+	}
+	if len(r.UnknownExtensions) > 0 {
+		fmt.Fprintln(w, "\nUnknown extensions (kept only as {url} stubs):")
+		for _, url := range sortedKeys(r.UnknownExtensions) {
+			fmt.Fprintf(w, "  %s (%d)\n", url, r.UnknownExtensions[url])
+		}
+	}
+	if len(r.Outcomes) > 0 {
+		fmt.Fprintln(w, "\nMessages from the export's error files:")
+		for _, o := range r.Outcomes {
+			fmt.Fprintf(w, "  %s: %s (%s:%d)\n", o.Severity, o.Text, o.File, o.Line)
+		}
+	}
+	fmt.Fprintf(w, "\nJob details: %s\n", r.JobDir)
+}
+
+func countList[V int | int64](m map[string]V, unit string) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s (%d %s%s)", k, m[k], unit, plural(int64(m[k]))))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

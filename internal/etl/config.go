@@ -1,0 +1,37 @@
+// Package etl runs the ETL: it reads a bulk-export folder, de-identifies each resource type's rows
+// with the allow-list scrubber, and writes one table per task plus the job metadata and completion
+// tables that Cumulus ETL writes.
+package etl
+
+import (
+	"io"
+	"time"
+)
+
+// Config is everything one ETL run needs. The CLI fills it from flags; tests fill it directly.
+type Config struct {
+	InputDir  string // a bulk-export folder
+	OutputDir string // de-identified tables
+	PHIDir    string // codebook and context: stays at the hospital
+
+	InputDescription string // what the user passed as INPUT (a URL for internal exports); defaults to InputDir
+
+	Tasks                 []Task
+	ExplicitTasks         bool // tasks came from --task: a missing resource is an error unless AllowMissingResources
+	AllowMissingResources bool
+	BatchSize             int
+	Comment               string
+	ErrorsTo              string
+
+	ExportGroup     string    // overrides the export log's group name
+	ExportTimestamp time.Time // overrides the export log's transaction time
+	ExportURL       string    // the export's kick-off URL, when known
+
+	Workers int    // parallel de-identification workers; 0 means one per CPU
+	TempDir string // spill space for de-duplication; "" means the system default
+
+	Now     func() time.Time // injectable clock; nil means time.Now
+	Version string           // etl_version in completion rows
+	Stdout  io.Writer
+	Stderr  io.Writer
+}

@@ -1,0 +1,269 @@
+package etl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"cumulus-etl/internal/deid"
+	"cumulus-etl/internal/input"
+	"cumulus-etl/internal/tables"
+)
+
+// Sentinel errors the CLI maps to exit codes.
+var (
+	// ErrCompletionInfoMissing: no export group and time from the export log or the flags.
+	ErrCompletionInfoMissing = errors.New("cannot tell which export this data came from")
+	// ErrMissingResources: an explicitly requested task has no input.
+	ErrMissingResources = errors.New("the input has no data for a requested task")
+	// ErrNoTasks: nothing to do.
+	ErrNoTasks = errors.New("no tasks left to run")
+	// ErrTasksFailed: the run finished but some rows were rejected or some files unreadable.
+	ErrTasksFailed = errors.New("one or more tasks did not 100% complete")
+)
+
+// Report is the outcome of a run, for the CLI to print.
+type Report struct {
+	JobDir            string
+	Summaries         []*TaskSummary
+	NoTaskRows        map[string]int64 // resource types in the input that no task reads: their file count
+	UnknownExtensions map[string]int
+	Outcomes          []input.Outcome // OperationOutcomes found in the export's error/ folder
+}
+
+// job is the state shared by the tasks of one run.
+type job struct {
+	cfg      Config
+	scrubber *deid.Scrubber
+	codebook *deid.Codebook
+	format   tables.Format
+}
+
+// Run executes the ETL. It returns a Report even on ErrTasksFailed, so the CLI can show what worked.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg = withDefaults(cfg)
+	start := cfg.Now().UTC()
+
+	exp, err := input.Scan(cfg.InputDir)
+	if err != nil {
+		return nil, fmt.Errorf("reading input folder: %w", err)
+	}
+	info, err := exportInfo(cfg, exp)
+	if err != nil {
+		return nil, err
+	}
+	info.etlTime, info.version = isoTime(start), cfg.Version
+	tasks, err := tasksWithInput(cfg, exp)
+	if err != nil {
+		return nil, err
+	}
+
+	cb, err := loadCodebook(cfg.PHIDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCodebookID(cfg.OutputDir, cb.ID()); err != nil {
+		return nil, err
+	}
+	scrubber, err := deid.NewScrubber(cb)
+	if err != nil {
+		return nil, err
+	}
+	j := &job{cfg: cfg, scrubber: scrubber, codebook: cb,
+		format: &tables.NDJSON{Root: cfg.OutputDir, BatchSize: cfg.BatchSize}}
+
+	report := &Report{NoTaskRows: filesWithoutTask(exp)}
+	if report.Outcomes, err = input.ReadOutcomes(exp.Errors); err != nil {
+		return nil, err
+	}
+	deleted, err := input.ReadDeleted(exp.Deleted)
+	if err != nil {
+		return nil, err
+	}
+
+	if report.JobDir, err = createJobDir(cfg.OutputDir, start.Format("2006-01-02__15.04.05")); err != nil {
+		return nil, err
+	}
+	if err := writeJSONFile(filepath.Join(report.JobDir, "job_config.json"), j.jobConfig(report.JobDir, tasks, info), 0o644); err != nil {
+		return nil, err
+	}
+
+	failed := false
+	var written []string
+	for _, t := range tasks {
+		summary, err := j.runTask(ctx, t, exp.Resources[t.Resource], j.fakeIDs(t.Resource, deleted[t.Resource]), info)
+		report.Summaries = append(report.Summaries, summary)
+		if err != nil {
+			if ctx.Err() != nil {
+				return report, ctx.Err()
+			}
+			summary.HadErrors = true
+			summary.Errors = append(summary.Errors, err.Error())
+			fmt.Fprintf(cfg.Stderr, "  %s: %v\n", t.Name, err)
+		} else {
+			written = append(written, t.Name)
+		}
+		failed = failed || summary.HadErrors
+		if err := writeJSONFile(filepath.Join(report.JobDir, t.Name+".json"), summary, 0o644); err != nil {
+			return report, err
+		}
+	}
+	if err := writeCompletion(j.format, info, written); err != nil {
+		return report, err
+	}
+	report.UnknownExtensions = scrubber.UnknownExtensions()
+	if failed {
+		return report, ErrTasksFailed
+	}
+	return report, saveContext(cfg.PHIDir, jobContext{
+		LastSuccessfulDatetime:  start.Format("2006-01-02T15:04:05.000000-07:00"),
+		LastSuccessfulInputDir:  cfg.InputDescription,
+		LastSuccessfulOutputDir: cfg.OutputDir,
+	})
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 100000
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = io.Discard
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = io.Discard
+	}
+	if cfg.InputDescription == "" {
+		cfg.InputDescription = cfg.InputDir
+	}
+	if cfg.Tasks == nil {
+		cfg.Tasks = AllTasks()
+	}
+	return cfg
+}
+
+// exportInfo finds the export group and time: flags win over the export log.
+func exportInfo(cfg Config, exp *input.Export) (completionInfo, error) {
+	info := completionInfo{group: cfg.ExportGroup, exportURL: cfg.ExportURL}
+	if !cfg.ExportTimestamp.IsZero() {
+		info.exportTime = isoTime(cfg.ExportTimestamp)
+	}
+	if exp.Log != nil {
+		if cfg.ExportGroup == "" {
+			info.group = exp.Log.GroupName
+		}
+		if info.exportTime == "" {
+			info.exportTime = isoTime(exp.Log.TransactionTime)
+		}
+		if info.exportURL == "" {
+			info.exportURL = exp.Log.ExportURL
+		}
+		return info, nil
+	}
+	if cfg.ExportGroup == "" || cfg.ExportTimestamp.IsZero() {
+		why := "the input folder has no export log"
+		if exp.LogErr != nil {
+			why = exp.LogErr.Error()
+		}
+		return info, fmt.Errorf("%w: %s; pass --export-group and --export-timestamp "+
+			"(the Group id and transaction time of the bulk export)", ErrCompletionInfoMissing, why)
+	}
+	return info, nil
+}
+
+// tasksWithInput drops default tasks whose resource type is absent; an explicitly requested task
+// without input is an error unless AllowMissingResources.
+func tasksWithInput(cfg Config, exp *input.Export) ([]Task, error) {
+	var out []Task
+	var missing []string
+	for _, t := range cfg.Tasks {
+		switch {
+		case len(exp.Resources[t.Resource]) > 0, cfg.ExplicitTasks && cfg.AllowMissingResources:
+			out = append(out, t)
+		case cfg.ExplicitTasks:
+			missing = append(missing, t.Resource)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: no %v files in %s (use --allow-missing-resources to write empty tables)",
+			ErrMissingResources, missing, cfg.InputDir)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: the input folder %s has no files for any selected task", ErrNoTasks, cfg.InputDir)
+	}
+	return out, nil
+}
+
+// filesWithoutTask counts, per resource type that no task reads, the files found.
+func filesWithoutTask(exp *input.Export) map[string]int64 {
+	known := map[string]bool{}
+	for _, t := range allTasks {
+		known[t.Resource] = true
+	}
+	out := map[string]int64{}
+	for rt, files := range exp.Resources {
+		if !known[rt] {
+			out[rt] = int64(len(files))
+		}
+	}
+	return out
+}
+
+func (j *job) fakeIDs(resourceType string, ids map[string]struct{}) map[string]struct{} {
+	out := make(map[string]struct{}, len(ids))
+	for id := range ids {
+		out[j.codebook.FakeID(resourceType, id)] = struct{}{}
+	}
+	return out
+}
+
+func (j *job) jobConfig(dir string, tasks []Task, info completionInfo) jobConfig {
+	return jobConfig{
+		DirInput: j.cfg.InputDescription, DirOutput: j.cfg.OutputDir, DirPHI: j.cfg.PHIDir,
+		Path: filepath.Join(dir, "job_config.json"), InputFormat: "ndjson", OutputFormat: j.format.Name(),
+		Comment: j.cfg.Comment, BatchSize: j.cfg.BatchSize, Tasks: taskNames(tasks),
+		ExportGroupName: info.group, ExportTimestamp: info.exportTime, ExportURL: info.exportURL,
+		CodebookID: j.codebook.ID(),
+	}
+}
+
+// runTask runs one task; the encounter task also refreshes etl__completion_encounters.
+func (j *job) runTask(ctx context.Context, t Task, files []input.File, deleted map[string]struct{}, info completionInfo) (*TaskSummary, error) {
+	hostname, _ := os.Hostname()
+	summary := &TaskSummary{Label: t.Name, Hostname: hostname}
+	rejects := newRejectLog(j.cfg.ErrorsTo, t.Name)
+	run := &taskRun{job: j, task: t, files: files, deleted: deleted, summary: summary, rejected: rejects}
+
+	var enc *encounterCompletion
+	if t.Name == "encounter" {
+		var err error
+		if enc, err = newEncounterCompletion(j.cfg.TempDir, info); err != nil {
+			return summary, err
+		}
+		defer enc.close()
+		run.onRow = enc.add
+		// Written before the encounter table is swapped in, as Cumulus ETL does, so no encounter
+		// is ever visible without its completion row.
+		run.beforeCommit = func() error { return enc.write(j.format) }
+	}
+	err := run.run(ctx)
+	if cerr := rejects.close(); err == nil {
+		err = cerr
+	}
+	summary.Timestamp = j.cfg.Now().UTC().Format("2006-01-02 15:04:05")
+	summary.SuccessRate = 1
+	if summary.Attempt > 0 {
+		summary.SuccessRate = float64(summary.Success) / float64(summary.Attempt)
+	}
+	return summary, err
+}

@@ -1,0 +1,134 @@
+package etl
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"cumulus-etl/internal/input"
+	"cumulus-etl/internal/tables"
+)
+
+// TaskSummary is what one task did; it is written as JobConfig/<time>/<task>.json.
+type TaskSummary struct {
+	Label       string  `json:"label"`
+	Attempt     int64   `json:"attempt"`      // rows read
+	Success     int64   `json:"success"`      // rows that were de-identified (or skipped on purpose)
+	SuccessRate float64 `json:"success_rate"` // success / attempt, 1 when nothing was read
+	Timestamp   string  `json:"timestamp"`
+	Hostname    string  `json:"hostname"`
+	HadErrors   bool    `json:"had_errors"`
+
+	Written    int64    `json:"written"`    // rows in the output table
+	Rejected   int64    `json:"rejected"`   // bad rows (listed on stderr and in --errors-to)
+	Skipped    int64    `json:"skipped"`    // resources dropped on purpose (unknown modifierExtension)
+	Duplicates int64    `json:"duplicates"` // earlier copies replaced by a later copy of the same id
+	Deleted    int64    `json:"deleted"`    // rows removed because the export's deleted/ folder lists them
+	Errors     []string `json:"errors,omitempty"`
+}
+
+// maxErrorsShown bounds how many rejected-row messages a task prints and keeps in its summary.
+const maxErrorsShown = 20
+
+// taskRun holds what one task needs to run.
+type taskRun struct {
+	job          *job
+	task         Task
+	files        []input.File
+	deleted      map[string]struct{}   // de-identified ids
+	onRow        func(id string) error // sees the id of every row written
+	beforeCommit func() error          // runs after all rows are written, before the table is swapped in
+	summary      *TaskSummary
+	rejected     *rejectLog
+}
+
+func (t *taskRun) run(ctx context.Context) error {
+	spillDir, err := os.MkdirTemp(t.job.cfg.TempDir, "cumulus-etl-"+t.task.Name+"-")
+	if err != nil {
+		return fmt.Errorf("creating a temporary folder: %w", err)
+	}
+	defer os.RemoveAll(spillDir)
+
+	var inputBytes int64
+	for _, f := range t.files {
+		inputBytes += f.Size * compressionFactor(f.Path)
+	}
+	dd, err := newDedupe(spillDir, partitionsFor(inputBytes))
+	if err != nil {
+		return err
+	}
+	defer dd.close()
+
+	proc := &processor{resource: t.task.Resource, scrubber: t.job.scrubber, keepRaw: t.rejected.keepsRaw()}
+	err = runPipeline(ctx, t.files, proc, t.job.cfg.Workers, func(r rowResult) error {
+		t.summary.Attempt++
+		switch r.status {
+		case rowKept:
+			t.summary.Success++
+			return dd.add(r.id, r.row)
+		case rowSkipped:
+			t.summary.Success++
+			t.summary.Skipped++
+			return nil
+		default:
+			t.summary.Rejected++
+			t.noteError(fmt.Sprintf("%s:%d: %v", r.file, r.line, r.err))
+			return t.rejected.add(r)
+		}
+	}, func(err error) { t.noteError(err.Error()) })
+	if err != nil {
+		return err
+	}
+
+	w, err := t.job.format.Create(t.task.Name)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	stats, err := dd.emit(t.deleted, func(id string, row []byte) error {
+		if t.onRow != nil {
+			if err := t.onRow(id); err != nil {
+				return err
+			}
+		}
+		return w.WriteRow(row)
+	})
+	if err != nil {
+		return err
+	}
+	t.summary.Duplicates, t.summary.Deleted = stats.duplicates, stats.deleted
+	t.summary.Written = w.Rows()
+	if t.beforeCommit != nil {
+		if err := t.beforeCommit(); err != nil {
+			return err
+		}
+	}
+	return commitTable(w, t.task.Name)
+}
+
+func commitTable(w tables.Writer, name string) error {
+	if err := w.Commit(); err != nil {
+		return fmt.Errorf("writing table %s: %w", name, err)
+	}
+	return nil
+}
+
+// noteError records a problem with the task: counted, shown (up to a limit) and kept in the summary.
+func (t *taskRun) noteError(msg string) {
+	t.summary.HadErrors = true
+	if len(t.summary.Errors) < maxErrorsShown {
+		t.summary.Errors = append(t.summary.Errors, msg)
+		fmt.Fprintf(t.job.cfg.Stderr, "  %s: %s\n", t.task.Name, msg)
+	} else if len(t.summary.Errors) == maxErrorsShown {
+		t.summary.Errors = append(t.summary.Errors, "(more errors not shown; see --errors-to)")
+		fmt.Fprintf(t.job.cfg.Stderr, "  %s: more errors not shown (use --errors-to DIR to keep every rejected row)\n", t.task.Name)
+	}
+}
+
+// compressionFactor estimates how much larger a file's content is than its size on disk.
+func compressionFactor(path string) int64 {
+	if len(path) > 3 && path[len(path)-3:] == ".gz" {
+		return 8
+	}
+	return 1
+}
