@@ -38,7 +38,7 @@ OUTPUT  where the de-identified tables go; this folder may leave the hospital
 PHI     where the codebook and other secrets go; this folder must stay at the hospital
 
 Other commands: export, keygen (see cumulus-etl COMMAND --help).`,
-		Args: cobra.ExactArgs(3),
+		Args: exactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runETL(cmd, f, args)
 		},

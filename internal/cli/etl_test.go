@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"cumulus-etl/internal/phitest"
+)
+
+// repoRoot is the folder holding go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// synthea60 is the shared sample export, skipped when the shared folder is absent.
+func synthea60(t *testing.T) string {
+	dir := filepath.Join(repoRoot(t), "..", "shared", "data", "synthea-60")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared sample data not available: %v", err)
+	}
+	return dir
+}
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Main(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestETL_Synthea60_NoPHIInOutput(t *testing.T) {
+	in := synthea60(t)
+	tmp := t.TempDir()
+	out, phi := filepath.Join(tmp, "out"), filepath.Join(tmp, "phi")
+	code, stdout, stderr := runCLI(t, in, out, phi, "--export-group", "synthea", "--export-timestamp", "2024-01-01T00:00:00Z")
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, table := range []string{"patient", "encounter", "observation", "condition", "etl__completion"} {
+		if files, _ := filepath.Glob(filepath.Join(out, table, table+".000.ndjson")); len(files) != 1 {
+			t.Errorf("table %s missing", table)
+		}
+	}
+	if !strings.Contains(stdout, "Claim") || !strings.Contains(stdout, "ExplanationOfBenefit") {
+		t.Errorf("types without a task are not reported:\n%s", stdout)
+	}
+
+	var needles []string
+	files, _ := filepath.Glob(filepath.Join(in, "*.ndjson.gz"))
+	for _, f := range files {
+		found, err := phitest.CollectFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		needles = append(needles, found...)
+	}
+	if len(needles) < 500 {
+		t.Fatalf("only %d PHI strings found in the input: the collector is broken", len(needles))
+	}
+	assertNoHits(t, out, needles)
+}
+
+func TestETL_GeneratedSample_NoPlantedPHIInOutput(t *testing.T) {
+	root := repoRoot(t)
+	tmp := t.TempDir()
+	out, phi := filepath.Join(tmp, "out"), filepath.Join(tmp, "phi")
+	code, stdout, stderr := runCLI(t, filepath.Join(root, "sample", "export"), out, phi)
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	needles := readLines(t, filepath.Join(root, "sample", "planted-phi.txt"))
+	if len(needles) < 50 {
+		t.Fatalf("only %d planted PHI strings", len(needles))
+	}
+	assertNoHits(t, out, needles)
+	for _, table := range []string{"patient", "documentreference", "condition"} {
+		if files, _ := filepath.Glob(filepath.Join(out, table, "*.ndjson")); len(files) == 0 {
+			t.Errorf("table %s missing", table)
+		}
+	}
+}
+
+func assertNoHits(t *testing.T, dir string, needles []string) {
+	t.Helper()
+	hits, err := phitest.Scan(dir, needles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hits {
+		if i == 20 {
+			t.Errorf("... and %d more", len(hits)-20)
+			break
+		}
+		t.Errorf("PHI %q found in %s", h.Needle, h.File)
+	}
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if s := strings.TrimSpace(sc.Text()); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestETL_ExitCodes(t *testing.T) {
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "in")
+	os.MkdirAll(in, 0o755)
+	os.WriteFile(filepath.Join(in, "Condition.ndjson"), []byte(`{"resourceType":"Condition","id":"1"}`+"\n"+`not json`+"\n"), 0o644)
+	withTime := []string{"--export-group", "g", "--export-timestamp", "2024-01-01"}
+	cases := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"rejected rows exit 19", append([]string{in, tmp + "/o1", tmp + "/p1"}, withTime...), ExitTaskFailed},
+		{"unknown task exit 17", append([]string{in, tmp + "/o2", tmp + "/p2", "--task", "nope"}, withTime...), ExitTaskUnknown},
+		{"no export group or time exit 34", []string{in, tmp + "/o3", tmp + "/p3"}, ExitCompletionArgsMissing},
+		{"requested resource missing exit 36", append([]string{in, tmp + "/o4", tmp + "/p4", "--task", "patient"}, withTime...), ExitMissingRequestedResource},
+		{"bad batch size exit 23", append([]string{in, tmp + "/o5", tmp + "/p5", "--batch-size", "0"}, withTime...), ExitArgsInvalid},
+		{"task help exit 0", []string{in, tmp + "/o6", tmp + "/p6", "--task", "help"}, ExitOK},
+		{"wrong argument count exit 2", []string{in}, ExitUsage},
+		{"unknown flag exit 2", []string{in, "o", "p", "--nope"}, ExitUsage},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, stdout, stderr := runCLI(t, tc.args...); code != tc.want {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.want, stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestETL_DefaultSubcommand(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"in", "out", "phi"}, "etl in out phi"},
+		{[]string{"--task", "patient", "in", "out", "phi"}, "etl --task patient in out phi"},
+		{[]string{"etl", "in", "out", "phi"}, "etl in out phi"},
+		{[]string{"--help"}, "--help"},
+	}
+	for _, tc := range cases {
+		if got := strings.Join(withDefaultSubcommand(newRoot(nil, nil), tc.args), " "); got != tc.want {
+			t.Errorf("withDefaultSubcommand(%v) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
