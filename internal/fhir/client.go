@@ -1,0 +1,157 @@
+// Package fhir is the HTTP client for FHIR servers: base URL handling, capability discovery,
+// SMART Backend Services authorization, credential scoping, retries with backoff and
+// Retry-After, and error messages that carry the server's OperationOutcome text.
+package fhir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"cumulus-etl/internal/auth"
+)
+
+// Client sends requests to one FHIR server. It is safe for concurrent use.
+type Client struct {
+	base *url.URL
+	http *http.Client
+	caps Capabilities
+	auth authSetup
+	log  *slog.Logger
+}
+
+// New validates the credentials, reads the server's CapabilityStatement once (FHIR version,
+// software name, resource types), and for SMART discovers the token endpoint and fetches the
+// first access token right away, so bad credentials fail before any work starts (later tokens
+// are fetched as the cached one nears expiry). Errors wrap the sentinels of options.go.
+func New(ctx context.Context, opts Options) (*Client, error) {
+	opts = opts.withDefaults()
+	base, err := parseBase(opts.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	setup, err := loadAuth(opts.Auth)
+	if err != nil {
+		return nil, err
+	}
+	inner, err := baseTransport(opts)
+	if err != nil {
+		return nil, err
+	}
+	withRetries := func(next http.RoundTripper) http.RoundTripper {
+		return &headerTransport{userAgent: "cumulus-etl/" + opts.Version, next: &retryTransport{
+			next: next, policy: opts.Retry, now: opts.Now, sleep: opts.Sleep, rand: opts.Rand, log: opts.Logger,
+		}}
+	}
+	newHTTPClient := func(rt http.RoundTripper) *http.Client {
+		hc := &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+		if opts.HTTPClient != nil {
+			hc.Timeout = opts.HTTPClient.Timeout
+		}
+		return hc
+	}
+	scoped := &authTransport{next: inner, origin: base, cred: staticCredential(setup.static), extra: http.Header{}}
+	c := &Client{base: base, http: newHTTPClient(withRetries(scoped)), auth: setup, log: opts.Logger}
+
+	discoverCtx := ctx
+	if setup.smart() {
+		discoverCtx = NoCredentials(ctx) // no token yet; metadata and smart-configuration are public
+	}
+	tokenURL, err := c.discover(discoverCtx, setup.smart())
+	if err != nil {
+		return nil, err
+	}
+	if setup.smart() {
+		cache := auth.NewTokenCache((&auth.ClientCredentials{
+			HTTPClient: newHTTPClient(withRetries(inner)),
+			TokenURL:   tokenURL,
+			ClientID:   setup.clientID,
+			Key:        setup.key,
+			Scopes:     auth.Scopes(opts.Resources, c.caps.SMART.V2ScopesOnly()),
+			Now:        opts.Now,
+			NewJTI:     uuid.NewString,
+		}).Fetch, opts.Now)
+		scoped.cred = tokenCredential{cache: cache}
+		if _, err := scoped.cred.authorization(ctx); err != nil {
+			return nil, err
+		}
+		if c.caps.IsEpic() {
+			scoped.extra.Set("Epic-Client-ID", setup.clientID)
+		}
+	}
+	return c, nil
+}
+
+// parseBase checks the FHIR base URL and gives it a trailing slash, so relative references
+// resolve beneath it.
+func parseBase(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("no FHIR server URL given")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("FHIR server URL: %w", err)
+	}
+	if err := checkSecureURL("FHIR server URL", u); err != nil {
+		return nil, err
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	return u, nil
+}
+
+// BaseURL returns a copy of the FHIR base URL, with a trailing slash.
+func (c *Client) BaseURL() *url.URL {
+	u := *c.base
+	return &u
+}
+
+// Capabilities returns what discovery learnt about the server.
+func (c *Client) Capabilities() Capabilities { return c.caps }
+
+// Do sends req, resolving a relative URL against the base URL and defaulting Accept to
+// application/fhir+json. Credentials go only to the base URL's origin, and never when req's
+// context is NoCredentials. Retryable failures are retried unless the context is NoRetry; a
+// 401 is answered with one re-authorization and replay. A status of 400 or more comes back as
+// an *HTTPError (the body is read and closed); a 3xx that was not followed (redirected POST or
+// DELETE) comes back as a response. A 401 when no credentials were configured wraps
+// ErrCredentialsMissing.
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	r := req.WithContext(req.Context()) // shallow copy: the caller's request is left alone
+	r.URL = c.base.ResolveReference(req.URL)
+	if r.Header.Get("Accept") == "" {
+		r.Header = req.Header.Clone()
+		if r.Header == nil {
+			r.Header = http.Header{}
+		}
+		r.Header.Set("Accept", "application/fhir+json")
+	}
+	resp, err := c.http.Do(r)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			if u, perr := url.Parse(ue.URL); perr == nil {
+				ue.URL = redactURL(u)
+			}
+		}
+		return nil, err
+	}
+	if resp.StatusCode < 400 {
+		return resp, nil
+	}
+	herr := newHTTPError(resp)
+	if resp.StatusCode == http.StatusUnauthorized && c.auth == (authSetup{}) {
+		return nil, fmt.Errorf("%w: the server requires authentication; give --smart-client-id and --smart-key (or --basic-user/--basic-passwd, or --bearer-token): %w", ErrCredentialsMissing, herr)
+	}
+	return nil, herr
+}

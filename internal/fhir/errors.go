@@ -1,0 +1,110 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// maxErrorBody bounds how much of an error answer is read and kept.
+const maxErrorBody = 64 << 10
+
+// HTTPError is an answer with status 400 or more. Its message is the server's own explanation:
+// the first OperationOutcome issue's details.text or diagnostics, an OAuth error_description or
+// error_uri, or the body text.
+type HTTPError struct {
+	URL        string // with signature and token query values redacted
+	StatusCode int
+	Message    string
+	Header     http.Header // e.g. Retry-After, for callers that run their own wait loop
+	Body       []byte      // the first 64 KiB of the body, e.g. to read OperationOutcome issue codes
+}
+
+// Error formats the failure like Cumulus ETL: An error occurred when connecting to "<url>": [<status>] <message>.
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("An error occurred when connecting to %q: [%d] %s", e.URL, e.StatusCode, e.Message)
+}
+
+// newHTTPError reads (a bounded part of) the body, closes it, and builds the error.
+func newHTTPError(resp *http.Response) *HTTPError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+	return &HTTPError{
+		URL:        redactURL(resp.Request.URL),
+		StatusCode: resp.StatusCode,
+		Message:    errorMessage(resp.StatusCode, body),
+		Header:     resp.Header,
+		Body:       body,
+	}
+}
+
+// errorMessage picks the most useful explanation from an error body, as cfs http.py does.
+func errorMessage(status int, body []byte) string {
+	var doc struct {
+		ResourceType string `json:"resourceType"`
+		Issue        []struct {
+			Diagnostics string `json:"diagnostics"`
+			Details     struct {
+				Text string `json:"text"`
+			} `json:"details"`
+		} `json:"issue"`
+		Description string `json:"error_description"`
+		URI         string `json:"error_uri"`
+	}
+	msg := ""
+	if err := json.Unmarshal(body, &doc); err == nil {
+		switch {
+		case doc.ResourceType == "OperationOutcome" && len(doc.Issue) > 0:
+			msg = doc.Issue[0].Details.Text
+			if msg == "" {
+				msg = doc.Issue[0].Diagnostics
+			}
+		case doc.Description != "":
+			msg = doc.Description
+		case doc.URI != "":
+			msg = fmt.Sprintf("visit %q for more details", doc.URI)
+		}
+	} else {
+		msg = strings.TrimSpace(string(body))
+		if len(msg) > 500 {
+			msg = msg[:500] + "..."
+		}
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	return msg
+}
+
+// secretQueryWords mark query parameters whose values are credentials: presigned S3/GCS/Azure
+// URLs and tokens passed in the query.
+var secretQueryWords = []string{"signature", "sig", "token", "credential", "key", "secret", "password", "code"}
+
+// redactURL returns u as text with any password and credential-like query values replaced, so
+// capability URLs can appear in errors and logs.
+func redactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	q := u.Query()
+	changed := false
+	for name := range q {
+		lower := strings.ToLower(name)
+		for _, w := range secretQueryWords {
+			if strings.Contains(lower, w) {
+				q[name] = []string{"REDACTED"}
+				changed = true
+				break
+			}
+		}
+	}
+	if !changed {
+		return u.Redacted()
+	}
+	c := *u
+	c.RawQuery = q.Encode()
+	return c.Redacted()
+}

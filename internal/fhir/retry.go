@@ -1,0 +1,156 @@
+package fhir
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// retryTransport resends a request after a retryable status (408, 429, 500, 502, 503, 504) or a
+// transport error (reset, refused, timeout, DNS, a connection closed mid-answer), waiting
+// Retry-After when the server sends one (floored at 1 s and capped at MaxRetryAfter) or else an
+// exponential backoff with ±20% jitter. Every wait honours the request's context. It sends once
+// when the context says NoRetry or the body cannot be replayed. When the attempts run out it
+// returns the last response, so the caller sees the server's own error.
+type retryTransport struct {
+	next   http.RoundTripper
+	policy RetryPolicy
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
+	rand   func() float64
+	log    *slog.Logger
+}
+
+// retryStatuses are the answers worth sending again, as in Cumulus ETL (cfs http.py). 500 is
+// among them because Oracle Health and Epic use it for passing trouble too.
+var retryStatuses = map[int]bool{
+	http.StatusRequestTimeout:      true,
+	http.StatusTooManyRequests:     true,
+	http.StatusInternalServerError: true,
+	http.StatusBadGateway:          true,
+	http.StatusServiceUnavailable:  true,
+	http.StatusGatewayTimeout:      true,
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	attempts := t.policy.MaxAttempts
+	if !RetryAllowed(ctx) || !replayable(req) {
+		attempts = 1
+	}
+	r := req
+	for attempt := 1; ; attempt++ {
+		resp, err := t.next.RoundTrip(r)
+		if attempt >= attempts || !retryable(ctx, resp, err) {
+			return resp, err
+		}
+		wait := t.delay(attempt, resp)
+		attrs := []any{"url", redactURL(req.URL), "attempt", attempt, "wait", wait}
+		if resp != nil {
+			attrs = append(attrs, "status", resp.StatusCode)
+			discard(resp)
+		} else {
+			attrs = append(attrs, "error", err)
+		}
+		t.log.Warn("retrying FHIR request", attrs...)
+		if err := t.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		if r, err = rewind(req); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// delay is the wait before retry number attempt: the server's Retry-After when it sent a
+// usable one, else base·2^(attempt-1) capped at MaxDelay, with ±20% jitter.
+func (t *retryTransport) delay(attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), t.now()); ok {
+			wait := max(ra, time.Second)
+			if wait > t.policy.MaxRetryAfter {
+				t.log.Warn("capping the server's Retry-After", "asked", wait, "cap", t.policy.MaxRetryAfter)
+				wait = t.policy.MaxRetryAfter
+			}
+			return wait
+		}
+	}
+	backoff := float64(t.policy.BaseDelay) * math.Pow(2, float64(attempt-1))
+	backoff = min(backoff, float64(t.policy.MaxDelay))
+	return time.Duration(backoff * (0.8 + 0.4*t.rand()))
+}
+
+// retryable reports whether the outcome of one attempt is worth another.
+func retryable(ctx context.Context, resp *http.Response, err error) bool {
+	if err != nil {
+		return ctx.Err() == nil && transientError(err)
+	}
+	return retryStatuses[resp.StatusCode]
+}
+
+// transientError recognises network trouble that a later attempt may not meet: connection reset,
+// refused or aborted, broken pipe, unreachable network, timeouts, DNS failures, and a connection
+// closed before the answer was complete. TLS and certificate errors are not among them.
+func transientError(err error) bool {
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &dnsErr):
+		return true
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.EHOSTUNREACH),
+		errors.Is(err, syscall.ENETUNREACH):
+		return true
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return true
+	}
+	return false
+}
+
+// ParseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3; ST-05): delay-seconds
+// (1*DIGIT) or an HTTP-date in any of the three forms (and the common "+0000" variant), as a
+// duration from now. A date in the past gives a negative duration. ok is false when the header
+// is absent or malformed ("-5", "1.5", garbage), so the caller falls back to its backoff.
+func ParseRetryAfter(value string, now time.Time) (d time.Duration, ok bool) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0, false
+	}
+	if strings.Trim(value, "0123456789") == "" {
+		secs, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || secs > math.MaxInt64/int64(time.Second) {
+			return time.Duration(math.MaxInt64), true // absurdly long: the cap applies
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	when, err := http.ParseTime(value)
+	if err != nil {
+		if when, err = time.Parse(time.RFC1123Z, value); err != nil {
+			return 0, false
+		}
+	}
+	return when.Sub(now), true
+}
+
+// sleepCtx waits d or until ctx ends, whichever is first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
