@@ -6,32 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// sharedData returns /work/shared/data/synthea-60, found as ../shared next to
-// the directory holding go.mod, or skips when it is absent.
-func sharedData(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "data", "synthea-60")
-	if _, err := os.Stat(data); err != nil {
-		tb.Skipf("sample data not available: %v", err)
-	}
-	return data
-}
+	"cumulus-etl/internal/input/inputtest"
+)
 
 // decompressed writes plain copies of the gzipped sample files into dir.
 func decompressed(b *testing.B, gzipped []string, dir string) []string {
@@ -81,7 +58,7 @@ func readFiles(b *testing.B, paths []string) {
 
 // BenchmarkReader reads every synthea-60 file; MB/s is of decompressed bytes.
 func BenchmarkReader(b *testing.B) {
-	gzipped, err := filepath.Glob(filepath.Join(sharedData(b), "*.ndjson.gz"))
+	gzipped, err := filepath.Glob(filepath.Join(inputtest.Synthea60(b), "*.ndjson.gz"))
 	if err != nil || len(gzipped) == 0 {
 		b.Fatalf("no sample files: %v", err)
 	}

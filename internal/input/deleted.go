@@ -1,0 +1,70 @@
+package input
+
+import (
+	"net/url"
+	"strings"
+
+	"cumulus-etl/internal/ndjson"
+)
+
+// deletionBundle is one line of a deleted/ file.
+type deletionBundle struct {
+	ResourceType string `json:"resourceType"`
+	Entry        []struct {
+		Request *struct {
+			Method string `json:"method"`
+			URL    string `json:"url"`
+		} `json:"request"`
+	} `json:"entry"`
+}
+
+// ReadDeleted reads transaction Bundles of DELETE entries (entry.request.method
+// == "DELETE", entry.request.url "Type/id", also tolerating
+// "Type/id/_history/x" and absolute URLs ending in Type/id) and returns the
+// raw ids per resource type. Any other entry or a non-Bundle line is an error
+// naming file:line.
+func ReadDeleted(files []File) (map[string]map[string]struct{}, error) {
+	ids := make(map[string]map[string]struct{})
+	err := eachObject(files, func(r *ndjson.Reader, b *deletionBundle) error {
+		if b.ResourceType != "Bundle" {
+			return r.Errorf("expected a Bundle of deletions, found resourceType %q", b.ResourceType)
+		}
+		for i, e := range b.Entry {
+			if e.Request == nil || e.Request.Method != "DELETE" {
+				return r.Errorf("Bundle entry %d is not a DELETE request", i)
+			}
+			typ, id, ok := parseDeleteURL(e.Request.URL)
+			if !ok {
+				return r.Errorf("Bundle entry %d: request.url %q is not Type/id of a FHIR R4 resource", i, e.Request.URL)
+			}
+			if ids[typ] == nil {
+				ids[typ] = make(map[string]struct{})
+			}
+			ids[typ][id] = struct{}{}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// parseDeleteURL splits "Type/id", "Type/id/_history/v" or an absolute URL
+// ending in one of those into type and id.
+func parseDeleteURL(raw string) (typ, id string, ok bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", false
+	}
+	segs := strings.Split(strings.TrimSuffix(u.Path, "/"), "/")
+	if n := len(segs); n >= 4 && segs[n-2] == "_history" {
+		segs = segs[:n-2]
+	}
+	absolute := u.Scheme != "" && u.Host != ""
+	if len(segs) < 2 || !absolute && len(segs) != 2 {
+		return "", "", false
+	}
+	typ, id = segs[len(segs)-2], segs[len(segs)-1]
+	return typ, id, isResourceType(typ) && id != ""
+}
