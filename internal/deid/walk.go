@@ -1,0 +1,267 @@
+package deid
+
+import (
+	"strings"
+)
+
+// dataAbsentURL is the core extension that marks a value as deliberately left out.
+const dataAbsentURL = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+
+// walker scrubs one resource. resType is the resource type that anon-id hashes under.
+type walker struct {
+	s       *Scrubber
+	resType string
+}
+
+// fixups are changes to an object that wait until its fields have all been visited, because Go
+// map iteration may or may not visit keys added during the loop.
+type fixups struct {
+	masked     []maskedField
+	markAbsent bool // a check-system field was removed: mark the element
+}
+
+type maskedField struct {
+	name  string
+	count int // elements of a masked array, or -1 for a single value
+}
+
+// object scrubs m in place with n's rules and reports whether m should stay: false when it is
+// empty afterwards or fails n's system filter.
+func (w *walker) object(m map[string]any, n *node) (bool, error) {
+	if n.systems != nil {
+		if sys, _ := m["system"].(string); !n.systems[sys] {
+			return false, nil
+		}
+	}
+	var after fixups
+	for k, v := range m {
+		r, ok := n.fields[k]
+		if !ok || v == nil {
+			delete(m, k)
+			continue
+		}
+		keep, err := w.field(m, n, k, v, r, &after)
+		if err != nil {
+			return false, withField(err, k)
+		}
+		if !keep {
+			delete(m, k)
+		}
+	}
+	after.apply(m)
+	return len(m) > 0, nil
+}
+
+// field applies rule r to m[k] (= v), replacing m[k] itself when the value changes. It reports
+// whether the field stays.
+func (w *walker) field(m map[string]any, n *node, k string, v any, r rule, after *fixups) (bool, error) {
+	switch r.act {
+	case actNode:
+		return w.nodes(m, n, k, v, r.node)
+	case actPrimitiveExt:
+		return w.primitiveExt(n, k, v, r.node)
+	case actExtension, actNestedExtension:
+		return w.extensions(m, n, k, v, r.act == actNestedExtension)
+	case actModifierExtension:
+		return w.modifierExtensions(m, n, k, v)
+	case actContained:
+		return w.contained(m, n, k, v)
+	case actMask:
+		count := -1
+		if list, ok := v.([]any); ok {
+			count = len(list)
+		}
+		after.masked = append(after.masked, maskedField{name: k, count: count})
+		return false, nil
+	}
+	return w.leaf(m, n, k, v, r.act, after)
+}
+
+// nodes recurses into an object or an array of objects; anything else is a shape mismatch.
+func (w *walker) nodes(m map[string]any, n *node, k string, v any, child *node) (bool, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		return w.object(t, child)
+	case []any:
+		out := t[:0]
+		for _, e := range t {
+			em, ok := e.(map[string]any)
+			if !ok {
+				w.mismatch(n, k)
+				continue
+			}
+			keep, err := w.object(em, child)
+			if err != nil {
+				return false, err
+			}
+			if keep {
+				out = append(out, em)
+			}
+		}
+		return w.storeList(m, k, t, out), nil
+	}
+	w.mismatch(n, k)
+	return false, nil
+}
+
+// storeList writes a filtered array back (it shares t's backing array) and reports whether it
+// is non-empty.
+func (w *walker) storeList(m map[string]any, k string, t, out []any) bool {
+	if len(out) == 0 {
+		return false
+	}
+	if len(out) != len(t) {
+		clear(t[len(out):])
+		m[k] = out
+	}
+	return true
+}
+
+// primitiveExt scrubs a primitive's "_field" sibling: an Element, or for arrays a list of
+// Elements and nulls that must stay aligned with the primitive array.
+func (w *walker) primitiveExt(n *node, k string, v any, elem *node) (bool, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		return w.object(t, elem)
+	case []any:
+		kept := false
+		for i, e := range t {
+			if em, ok := e.(map[string]any); ok {
+				keep, err := w.object(em, elem)
+				if err != nil {
+					return false, err
+				}
+				if keep {
+					kept = true
+					continue
+				}
+			}
+			t[i] = nil
+		}
+		return kept, nil
+	}
+	w.mismatch(n, k)
+	return false, nil
+}
+
+// leaf applies a primitive action to a value or to each element of an array of primitives.
+// Objects and nested arrays are never kept where a primitive is expected.
+func (w *walker) leaf(m map[string]any, n *node, k string, v any, act action, after *fixups) (bool, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		w.mismatch(n, k)
+		return false, nil
+	case []any:
+		for _, e := range t {
+			switch e.(type) {
+			case map[string]any, []any:
+				w.mismatch(n, k)
+				return false, nil
+			}
+		}
+		kept := 0
+		for i, e := range t {
+			if e == nil {
+				continue // a placeholder aligned with "_field"
+			}
+			nv, keep, err := w.scalar(m, n, k, e, act, after)
+			if err != nil {
+				return false, err
+			}
+			if keep {
+				kept++
+			}
+			t[i] = nv
+		}
+		return kept > 0, nil
+	}
+	nv, keep, err := w.scalar(m, n, k, v, act, after)
+	if keep {
+		m[k] = nv
+	}
+	return keep, err
+}
+
+// scalar applies a primitive action to one non-null primitive value. Strings are trimmed and
+// empty strings dropped (as Cumulus does).
+func (w *walker) scalar(m map[string]any, n *node, k string, v any, act action, after *fixups) (any, bool, error) {
+	s, isStr := v.(string)
+	if isStr {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return nil, false, nil
+		}
+		v = s
+	}
+	switch act {
+	case actKeep:
+		return v, true, nil
+	case actCheckSystem:
+		if !w.s.rules.systemAllows(m, k) {
+			after.markAbsent = true
+			return nil, false, nil
+		}
+		return v, true, nil
+	}
+	if !isStr {
+		w.mismatch(n, k)
+		return nil, false, nil
+	}
+	switch act {
+	case actAnonID:
+		return w.s.cb.FakeID(w.resType, s), true, nil
+	case actAnonRef:
+		ref, err := w.anonRef(m, s)
+		return ref, err == nil, err
+	case actYear:
+		y, ok := year(s)
+		return y, ok, nil
+	case actZip:
+		z, ok := w.s.rules.zip(s)
+		return z, ok, nil
+	}
+	w.mismatch(n, k) // unreachable with a compiled rule set
+	return nil, false, nil
+}
+
+func (w *walker) mismatch(n *node, k string) {
+	w.s.count(w.s.mismatch, n.name+"."+k)
+}
+
+// apply adds the masks and markers collected while visiting an object's fields.
+func (f *fixups) apply(m map[string]any) {
+	for _, mf := range f.masked {
+		if mf.count < 0 {
+			m["_"+mf.name] = maskedElement()
+			continue
+		}
+		list := make([]any, mf.count)
+		for i := range list {
+			list[i] = maskedElement()
+		}
+		m["_"+mf.name] = list
+	}
+	if f.markAbsent {
+		addMaskedExtension(m)
+	}
+}
+
+// maskedElement is a primitive's sibling element saying its value was masked.
+func maskedElement() map[string]any {
+	return map[string]any{"extension": []any{maskedExtension()}}
+}
+
+func maskedExtension() map[string]any {
+	return map[string]any{"url": dataAbsentURL, "valueCode": "masked"}
+}
+
+// addMaskedExtension marks an element as having had values masked, unless it already says so.
+func addMaskedExtension(m map[string]any) {
+	exts, _ := m["extension"].([]any)
+	for _, e := range exts {
+		if em, ok := e.(map[string]any); ok && em["url"] == dataAbsentURL {
+			return
+		}
+	}
+	m["extension"] = append(exts, maskedExtension())
+}
