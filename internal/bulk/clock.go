@@ -1,0 +1,71 @@
+package bulk
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Clock is the time source and sleeper the export uses, so tests can run waits instantly.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits for d or until ctx is done, returning ctx.Err() in the latter case.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// WallClock is the real clock.
+type WallClock struct{}
+
+// Now returns time.Now().
+func (WallClock) Now() time.Time { return time.Now() }
+
+// Sleep waits for d or until ctx is done.
+func (WallClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// minRetryDelay is the floor applied to every server-requested wait, so "0", negative values and
+// dates in the past never cause a hot loop (ST-04, EC-02).
+const minRetryDelay = time.Second
+
+// parseRetryAfter reads a Retry-After header as delay-seconds or an HTTP-date (all three RFC 9110
+// formats, plus RFC 1123 with a numeric zone). ok is false when the header is absent or garbage,
+// so the caller falls back to its own backoff instead of treating garbage as zero (ST-05).
+func parseRetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return max(time.Duration(min(n, 1<<31))*time.Second, minRetryDelay), true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		t, err = time.Parse(time.RFC1123Z, v)
+	}
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), minRetryDelay), true
+}
+
+// backoff returns base·2^attempt capped at limit (attempt counts from 0).
+func backoff(base, limit time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 0; i < attempt && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}

@@ -1,0 +1,340 @@
+package bulk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// run is one export in progress.
+type run struct {
+	client    Doer
+	opts      Options
+	log       *exportLog
+	progress  reporter
+	started   time.Time
+	statusURL string
+	journal   *journal
+	dl        *downloader
+	queue     *jobQueue
+	refreshMu sync.Mutex
+
+	mu       sync.Mutex
+	jobs     map[string]*fileJob // by key
+	errJobs  []string            // names of error files, in manifest order
+	counters map[string]int
+	txTime   string
+	result   Result
+	errs     []error
+}
+
+// Export runs (or resumes) a bulk export into opts.Dir and returns what it wrote. Files already
+// journaled as complete in DIR are kept; a saved status URL is re-attached to. When the server's
+// OperationOutcome files report errors, every file is still downloaded and the error wraps
+// ErrServerReportedErrors; every other failure wraps ErrExportFailed (or is ctx's error).
+func Export(ctx context.Context, client Doer, opts Options) (*Result, error) {
+	o := opts.withDefaults()
+	if o.Dir == "" {
+		return nil, fmt.Errorf("%w: no destination folder", ErrExportFailed)
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", o.Dir, err)
+	}
+	w := o.Progress
+	if w == nil {
+		w = os.Stderr
+	}
+	r := &run{client: client, opts: o, progress: newReporter(o, w), started: o.Clock.Now(),
+		jobs: map[string]*fileJob{}, counters: map[string]int{}, queue: newJobQueue()}
+	defer r.progress.close()
+	r.log = newExportLog(o.Dir, o.Clock, o.ClientVersion)
+	_, r.result.GroupName, _ = ParseExportURL(o.URL)
+	var err error
+	if r.journal, err = openJournal(o.Dir); err != nil {
+		return nil, err
+	}
+	r.dl = &downloader{client: client, opts: o, dir: o.Dir, log: r.log, journal: r.journal,
+		limits: &limiters{start: o.Concurrency, max: o.MaxConcurrency}, progress: r.progress, refresh: r.refresh}
+	st, err := r.attach(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Complete {
+		if err := r.downloadAll(ctx); err != nil {
+			return &r.result, err
+		}
+		_ = r.log.exportComplete(r.result.Files, r.result.Resources, r.result.Bytes)
+		st.Complete, st.TransactionTime = true, r.txTime
+		if err := saveState(o.Dir, st); err != nil {
+			return &r.result, err
+		}
+	}
+	r.result.TransactionTime = parseTransactionTime(st.TransactionTime)
+	if st.TransactionTime != "" && r.result.TransactionTime.IsZero() {
+		r.progress.warn(fmt.Sprintf("the server's transactionTime %q is not a valid instant", st.TransactionTime))
+	}
+	if !st.Deleted {
+		r.deleteJob(ctx, st)
+	}
+	return &r.result, r.serverErrors()
+}
+
+// attach kicks off a new export, or re-attaches to --resume or the status URL saved in DIR,
+// saving the status URL before any polling (KO-36).
+func (r *run) attach(ctx context.Context) (*savedState, error) {
+	saved, err := loadState(r.opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	k, err := planKickoff(r.opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrExportFailed, err)
+	}
+	st := &savedState{ExportURL: k.url}
+	switch {
+	case r.opts.Resume != "":
+		st.StatusURL = unquoteResume(r.opts.Resume)
+		if saved != nil && saved.StatusURL == st.StatusURL {
+			st = saved
+		}
+		r.progress.info("Resuming bulk FHIR export from " + st.StatusURL + " (all other export arguments ignored)")
+	case saved != nil && saved.StatusURL != "":
+		st = saved
+		r.progress.info("Resuming the bulk FHIR export saved in " + r.opts.Dir + " (" + st.StatusURL + ")")
+	default:
+		r.progress.info("Starting bulk FHIR export: " + k.url)
+		if st.StatusURL, err = r.kickoff(ctx, k); err != nil {
+			return nil, err
+		}
+		r.progress.info("Export started; to resume it later, use --resume=" + url.QueryEscape(st.StatusURL))
+	}
+	r.statusURL, r.result.StatusURL, r.result.ExportURL = st.StatusURL, st.StatusURL, st.ExportURL
+	r.log.setExportID(st.StatusURL)
+	if err := saveState(r.opts.Dir, st); err != nil {
+		return nil, err
+	}
+	if st.Complete {
+		r.loadCompleted()
+	}
+	return st, nil
+}
+
+// unquoteResume undoes the URL-quoting of a --resume value printed at kick-off.
+func unquoteResume(s string) string {
+	if !strings.Contains(s, ":") {
+		if u, err := url.QueryUnescape(s); err == nil {
+			return u
+		}
+	}
+	return s
+}
+
+// loadCompleted fills the result from the journal of an export finished by an earlier run.
+func (r *run) loadCompleted() {
+	for name, e := range r.journal.done {
+		r.result.Files++
+		r.result.Resources += e.Resources
+		r.result.Bytes += e.Size
+		if strings.HasPrefix(name, "error/") {
+			r.errJobs = append(r.errJobs, name)
+		}
+	}
+}
+
+// downloadAll walks the manifest pages, downloading files while later pages are awaited.
+func (r *run) downloadAll(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range r.opts.MaxConcurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for job, ok := r.queue.pop(); ok; job, ok = r.queue.pop() {
+				e, err := r.dl.fetch(ctx, job)
+				r.finish(job, e, err)
+			}
+		}()
+	}
+	pageErr := r.walkPages(ctx, true)
+	r.queue.close()
+	wg.Wait()
+	if pageErr != nil {
+		return pageErr
+	}
+	r.progress.info(fmt.Sprintf("Downloaded %d files (%s, %d resources)", r.result.Files, humanSize(r.result.Bytes), r.result.Resources))
+	if len(r.errs) > 0 {
+		return errors.Join(r.errs...)
+	}
+	return nil
+}
+
+func (r *run) finish(job fileJob, e journalEntry, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.errs = append(r.errs, err)
+		return
+	}
+	r.count(job, e)
+}
+
+func (r *run) count(job fileJob, e journalEntry) {
+	r.result.Files++
+	r.result.Resources += e.Resources
+	r.result.Bytes += e.Size
+	r.progress.fileDone(job.name, e.Size)
+}
+
+// walkPages follows the status URL and its link-next pages (MF-09, MF-22), adding each page's
+// files. With wait, 202 partial pages are re-polled until complete.
+func (r *run) walkPages(ctx context.Context, wait bool) error {
+	visited := map[string]bool{}
+	page := r.statusURL
+	for {
+		m, again, err := r.pollPage(ctx, page)
+		if err != nil {
+			return err
+		}
+		r.addPage(page, m)
+		if next := m.next(); next != "" {
+			if visited[next] || len(visited) > 10000 {
+				return fmt.Errorf("%w: manifest pages loop at %s", ErrExportFailed, next)
+			}
+			visited[page] = true
+			page = next
+			continue
+		}
+		if again == 0 || !wait {
+			return nil
+		}
+		if err := r.opts.Clock.Sleep(ctx, again); err != nil {
+			return err
+		}
+	}
+}
+
+// addPage queues a manifest page's files not yet seen, naming them Type.NNN.ndjson,
+// error/OperationOutcome.NNN.ndjson and deleted/Bundle.NNN.ndjson in manifest order.
+func (r *run) addPage(pageURL string, m *manifest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.txTime == "" {
+		r.txTime = m.TransactionTime
+		_ = r.log.event("status_complete", map[string]any{"transactionTime": m.TransactionTime}, nil)
+	}
+	for _, group := range []struct {
+		kind  itemKind
+		items []manifestItem
+	}{{kindOutput, m.Output}, {kindError, m.Error}, {kindDeleted, m.Deleted}} {
+		for i, it := range group.items {
+			key := fmt.Sprintf("%s#%s#%d", pageURL, group.kind, i)
+			if j := r.jobs[key]; j != nil {
+				j.url = it.URL
+				continue
+			}
+			job := fileJob{key: key, kind: group.kind, url: it.URL, count: it.Count, token: m.needsToken()}
+			switch group.kind {
+			case kindOutput:
+				job.want, job.name = it.Type, it.Type
+				if it.Type == "" {
+					job.name = "Organized"
+				}
+			case kindError:
+				job.want, job.name = "OperationOutcome", "error/OperationOutcome"
+			case kindDeleted:
+				job.want, job.name = "Bundle", "deleted/Bundle"
+			}
+			n := r.counters[job.name]
+			r.counters[job.name]++
+			job.name += fmt.Sprintf(".%03d.ndjson", n)
+			r.jobs[key] = &job
+			if group.kind == kindError {
+				r.errJobs = append(r.errJobs, job.name)
+			}
+			if e, ok := r.journal.complete(job.name); ok {
+				r.count(job, e) // kept from an earlier run
+				continue
+			}
+			r.queue.push(job)
+		}
+	}
+	r.progress.filesKnown(len(r.jobs))
+	_ = r.log.event("status_page_complete", map[string]any{"transactionTime": m.TransactionTime,
+		"outputFileCount": len(m.Output), "deletedFileCount": len(m.Deleted), "errorFileCount": len(m.Error)}, nil)
+}
+
+// refresh re-reads the manifest once for fresh file URLs (DL-08) and returns job's new URL.
+// Concurrent callers share one re-read.
+func (r *run) refresh(ctx context.Context, job fileJob) (string, error) {
+	r.refreshMu.Lock()
+	defer r.refreshMu.Unlock()
+	r.mu.Lock()
+	cur := r.jobs[job.key].url
+	r.mu.Unlock()
+	if cur != job.url {
+		return cur, nil
+	}
+	r.progress.info("A file link expired; fetching the manifest again for fresh links")
+	if err := r.walkPages(ctx, false); err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.jobs[job.key].url, nil
+}
+
+// deleteJob tells the server we are done (ST-20); a failure is only a warning (EC-49).
+func (r *run) deleteJob(ctx context.Context, st *savedState) {
+	resp, err := send(ctx, r.client, http.MethodDelete, st.StatusURL, http.Header{"Accept": {"application/fhir+json"}}, nil)
+	if err == nil {
+		body, _ := readBody(resp)
+		if resp.StatusCode >= 300 {
+			err = fmt.Errorf("%s", errorMessage(resp, body))
+		}
+	}
+	if err != nil {
+		r.progress.warn(fmt.Sprintf("Failed to clean up export job on the server side: %v", err))
+		return
+	}
+	st.Deleted = true
+	if err := saveState(r.opts.Dir, st); err != nil {
+		r.progress.warn(err.Error())
+	}
+}
+
+// Cancel DELETEs an export: statusURL if given, else the one saved in dir. The saved state is
+// then removed so the next export into dir starts afresh.
+func Cancel(ctx context.Context, client Doer, dir, statusURL string) error {
+	if statusURL == "" && dir != "" {
+		st, err := loadState(dir)
+		if err != nil {
+			return err
+		}
+		if st != nil {
+			statusURL = st.StatusURL
+		}
+	}
+	if statusURL == "" {
+		return ErrNoExportToCancel
+	}
+	statusURL = unquoteResume(statusURL)
+	resp, err := send(ctx, client, http.MethodDelete, statusURL, http.Header{"Accept": {"application/fhir+json"}}, nil)
+	if err != nil {
+		return fmt.Errorf("%w: cancelling %s: %w", ErrExportFailed, statusURL, err)
+	}
+	body, _ := readBody(resp)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%w: cancelling %s: %s", ErrExportFailed, statusURL, errorMessage(resp, body))
+	}
+	if dir != "" {
+		if err := os.Remove(stateDir(dir) + "/state.json"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("forgetting the cancelled export: %w", err)
+		}
+	}
+	return nil
+}

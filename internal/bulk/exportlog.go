@@ -1,0 +1,120 @@
+package bulk
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// exportLog appends rows to DIR/log.ndjson in the bulk-data-client "Bulk Data Export Log Items"
+// format that Cumulus ETL's log parser reads. Each row is appended and synced on its own, so a
+// crash loses at most the row being written.
+type exportLog struct {
+	mu       sync.Mutex
+	path     string
+	exportID string
+	clock    Clock
+	started  time.Time
+	version  string
+}
+
+func newExportLog(dir string, clock Clock, version string) *exportLog {
+	return &exportLog{path: filepath.Join(dir, "log.ndjson"), clock: clock, started: clock.Now(), version: version}
+}
+
+// setExportID fixes the exportId for later rows (the status URL, stable across resumes).
+func (l *exportLog) setExportID(id string) {
+	l.mu.Lock()
+	l.exportID = id
+	l.mu.Unlock()
+}
+
+// event appends one row. extra holds top-level fields beyond the standard four.
+func (l *exportLog) event(id string, detail map[string]any, extra map[string]any) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	row := map[string]any{
+		"exportId":    l.exportID,
+		"timestamp":   l.clock.Now().Local().Format("2006-01-02T15:04:05.000000-07:00"),
+		"eventId":     id,
+		"eventDetail": detail,
+	}
+	for k, v := range extra {
+		row[k] = v
+	}
+	b, err := json.Marshal(row)
+	if err != nil {
+		return fmt.Errorf("encoding %s log row: %w", id, err)
+	}
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("opening export log: %w", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("writing export log %s: %w", l.path, err)
+	}
+	return f.Close()
+}
+
+// kickoff logs the kick-off with the server's CapabilityStatement details.
+func (l *exportLog) kickoff(exportURL string, caps capabilities, ps params, code any, body any, headers http.Header) error {
+	return l.event("kickoff", map[string]any{
+		"exportUrl":           exportURL,
+		"softwareName":        caps.Software.Name,
+		"softwareVersion":     caps.Software.Version,
+		"softwareReleaseDate": caps.Software.ReleaseDate,
+		"fhirVersion":         caps.FHIRVersion,
+		"requestParameters":   ps.logged(),
+		"errorCode":           code,
+		"errorBody":           body,
+		"responseHeaders":     lowerHeaders(headers),
+	}, map[string]any{"_client": "cumulus-etl", "_clientVersion": l.version})
+}
+
+// statusError logs one failed status or page request.
+func (l *exportLog) statusError(code int, body any, msg string, headers http.Header) error {
+	return l.event("status_error", map[string]any{
+		"body": body, "code": code, "message": msg, "responseHeaders": lowerHeaders(headers),
+	}, nil)
+}
+
+// downloadError logs one failed file request; code and body are nil for stream errors.
+func (l *exportLog) downloadError(fileURL string, code any, body any, msg string, headers http.Header) error {
+	return l.event("download_error", map[string]any{
+		"fileUrl": fileURL, "body": body, "code": code, "message": msg, "responseHeaders": lowerHeaders(headers),
+	}, nil)
+}
+
+// exportComplete logs the totals; duration is milliseconds since this run's first event.
+func (l *exportLog) exportComplete(files int, resources, bytes int64) error {
+	return l.event("export_complete", map[string]any{
+		"files": files, "resources": resources, "bytes": bytes, "attachments": nil,
+		"duration": l.clock.Now().Sub(l.started).Milliseconds(),
+	}, nil)
+}
+
+func lowerHeaders(h http.Header) map[string]string {
+	if h == nil {
+		return nil
+	}
+	m := make(map[string]string, len(h))
+	for k, v := range h {
+		m[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	return m
+}
+
+// bodyForLog returns a response body as a JSON value when it parses, else as text.
+func bodyForLog(b []byte) any {
+	var v any
+	if json.Unmarshal(b, &v) == nil {
+		return v
+	}
+	return string(b)
+}

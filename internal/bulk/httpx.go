@@ -1,0 +1,131 @@
+package bulk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"cumulus-etl/internal/fhir"
+)
+
+// maxSmallBody caps bodies read into memory (errors, manifests pages, OperationOutcomes).
+const maxSmallBody = 64 << 20
+
+// send issues one request with automatic retries disabled (this package runs its own loops).
+func send(ctx context.Context, c Doer, method, target string, hdr http.Header, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(fhir.NoRetry(ctx), method, target, rd)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, target, err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, target, err)
+	}
+	return resp, nil
+}
+
+// readBody reads and closes a (small) response body.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxSmallBody+1))
+	if err != nil {
+		return b, fmt.Errorf("reading response from %s: %w", resp.Request.URL, err)
+	}
+	if len(b) > maxSmallBody {
+		return nil, fmt.Errorf("response from %s is larger than %d bytes", resp.Request.URL, maxSmallBody)
+	}
+	return b, nil
+}
+
+// transientStatus reports whether a status is worth retrying (ST-09, DL-06).
+func transientStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// operationOutcome is the part of an OperationOutcome this package reads.
+type operationOutcome struct {
+	ResourceType string `json:"resourceType"`
+	Issue        []struct {
+		Severity    string `json:"severity"`
+		Code        string `json:"code"`
+		Diagnostics string `json:"diagnostics"`
+		Details     struct {
+			Text string `json:"text"`
+		} `json:"details"`
+	} `json:"issue"`
+}
+
+// transientIssueCodes are the R4 IssueType "transient" family (ST-08).
+var transientIssueCodes = map[string]bool{
+	"transient": true, "lock-error": true, "no-store": true, "exception": true,
+	"timeout": true, "incomplete": true, "throttled": true,
+}
+
+// issueTexts returns one message per issue, preferring diagnostics, then details.text, then code.
+func (o operationOutcome) issueTexts() (fatal, other []string) {
+	for _, is := range o.Issue {
+		text := is.Diagnostics
+		if text == "" {
+			text = is.Details.Text
+		}
+		if text == "" {
+			text = is.Code
+		}
+		if is.Severity == "fatal" || is.Severity == "error" {
+			fatal = append(fatal, text)
+		} else {
+			other = append(other, text)
+		}
+	}
+	return fatal, other
+}
+
+// errorMessage summarises an error response body: the OperationOutcome's first issue text, else
+// the body text (trimmed), else the status line.
+func errorMessage(resp *http.Response, body []byte) string {
+	var oo operationOutcome
+	if json.Unmarshal(body, &oo) == nil && oo.ResourceType == "OperationOutcome" {
+		fatal, other := oo.issueTexts()
+		if all := append(fatal, other...); len(all) > 0 {
+			return fmt.Sprintf("[%d] %s", resp.StatusCode, strings.Join(all, "; "))
+		}
+	}
+	text := strings.TrimSpace(string(body))
+	if len(text) > 300 {
+		text = text[:300] + "…"
+	}
+	if text == "" {
+		text = resp.Status
+	}
+	return fmt.Sprintf("[%d] %s", resp.StatusCode, text)
+}
+
+// isTransientOutcome reports whether a body is an OperationOutcome whose issues are all transient.
+func isTransientOutcome(body []byte) bool {
+	var oo operationOutcome
+	if json.Unmarshal(body, &oo) != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
+		return false
+	}
+	for _, is := range oo.Issue {
+		if !transientIssueCodes[is.Code] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,98 @@
+package bulk
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// manifestItem is one file entry of a manifest.
+type manifestItem struct {
+	Type  string `json:"type"`
+	URL   string `json:"url"`
+	Count *int64 `json:"count"`
+}
+
+// manifest is a complete-status body, version-agnostic (VD-03): error or outcome, optional
+// request, any extension shape; unknown fields are ignored (MF-11, EC-28, EC-29).
+type manifest struct {
+	TransactionTime     string         `json:"transactionTime"`
+	RequiresAccessToken *bool          `json:"requiresAccessToken"`
+	Output              []manifestItem `json:"output"`
+	Error               []manifestItem `json:"error"`
+	Outcome             []manifestItem `json:"outcome"`
+	Deleted             []manifestItem `json:"deleted"`
+	Link                []struct {
+		Relation string `json:"relation"`
+		URL      string `json:"url"`
+	} `json:"link"`
+}
+
+// itemKind says which manifest array a file came from; it picks the folder and expected type.
+type itemKind string
+
+const (
+	kindOutput  itemKind = "output"
+	kindError   itemKind = "error"
+	kindDeleted itemKind = "deleted"
+)
+
+// parseManifest decodes a manifest page and resolves relative URLs against the page URL (EC-30).
+func parseManifest(body []byte, pageURL string) (*manifest, error) {
+	var m manifest
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("manifest from %s is not valid JSON: %w", pageURL, err)
+	}
+	var rt struct {
+		ResourceType string `json:"resourceType"`
+	}
+	_ = json.Unmarshal(body, &rt)
+	if rt.ResourceType == "OperationOutcome" {
+		return nil, fmt.Errorf("status %s returned an OperationOutcome instead of a manifest", pageURL)
+	}
+	base, err := url.Parse(pageURL)
+	if err != nil {
+		return nil, fmt.Errorf("manifest page URL %q: %w", pageURL, err)
+	}
+	m.Error = append(m.Error, m.Outcome...)
+	m.Outcome = nil
+	for _, items := range [][]manifestItem{m.Output, m.Error, m.Deleted} {
+		for i := range items {
+			ref, err := url.Parse(items[i].URL)
+			if err != nil || items[i].URL == "" {
+				return nil, fmt.Errorf("manifest from %s has a bad file url %q", pageURL, items[i].URL)
+			}
+			items[i].URL = base.ResolveReference(ref).String()
+		}
+	}
+	for i := range m.Link {
+		if ref, err := url.Parse(m.Link[i].URL); err == nil {
+			m.Link[i].URL = base.ResolveReference(ref).String()
+		}
+	}
+	return &m, nil
+}
+
+// next returns the URL of the next manifest page, or "".
+func (m *manifest) next() string {
+	for _, l := range m.Link {
+		if l.Relation == "next" {
+			return l.URL
+		}
+	}
+	return ""
+}
+
+// needsToken reports whether file requests carry the access token (MF-21). A missing field is
+// treated as true, as STU1 servers that omit it expect the token.
+func (m *manifest) needsToken() bool { return m.RequiresAccessToken == nil || *m.RequiresAccessToken }
+
+// parseTransactionTime accepts RFC 3339 with or without fractional seconds (EC-31).
+func parseTransactionTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}

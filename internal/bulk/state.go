@@ -1,0 +1,181 @@
+package bulk
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// stateDirName is the hidden folder inside DIR holding the resume state, the journal and partial
+// downloads. Readers of DIR should skip dot-folders.
+const stateDirName = ".cumulus-export"
+
+// savedState is DIR/.cumulus-export/state.json: written before polling starts (KO-36) and
+// updated when the export completes, so a rerun re-attaches instead of kicking off again.
+type savedState struct {
+	StatusURL       string `json:"statusUrl"`
+	ExportURL       string `json:"exportUrl"`
+	Complete        bool   `json:"complete,omitempty"` // every file downloaded and verified
+	Deleted         bool   `json:"deleted,omitempty"`  // the status URL was DELETEd
+	TransactionTime string `json:"transactionTime,omitempty"`
+}
+
+func stateDir(dir string) string { return filepath.Join(dir, stateDirName) }
+
+func loadState(dir string) (*savedState, error) {
+	b, err := os.ReadFile(filepath.Join(stateDir(dir), "state.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading saved export state: %w", err)
+	}
+	var s savedState
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("saved export state %s is corrupt: %w", filepath.Join(stateDir(dir), "state.json"), err)
+	}
+	return &s, nil
+}
+
+func saveState(dir string, s *savedState) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding export state: %w", err)
+	}
+	if err := os.MkdirAll(stateDir(dir), 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", stateDir(dir), err)
+	}
+	return writeFileAtomic(filepath.Join(stateDir(dir), "state.json"), b)
+}
+
+// writeFileAtomic writes data to a temp file, fsyncs it, renames it over path and fsyncs the dir.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("syncing %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", tmp, err)
+	}
+	return renameSynced(tmp, path)
+}
+
+// renameSynced renames from to to and fsyncs the destination folder so the rename survives a crash.
+func renameSynced(from, to string) error {
+	if err := os.Rename(from, to); err != nil {
+		return fmt.Errorf("renaming %s: %w", from, err)
+	}
+	d, err := os.Open(filepath.Dir(to))
+	if err != nil {
+		return fmt.Errorf("syncing folder of %s: %w", to, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing folder of %s: %w", to, err)
+	}
+	return nil
+}
+
+// journalEntry records one completed file (path relative to DIR).
+type journalEntry struct {
+	File      string `json:"file"`
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256"`
+	Resources int64  `json:"resources"`
+}
+
+// journal is the append-only list of completed files, DIR/.cumulus-export/journal.jsonl. A file is
+// journaled only after its rename is durable, so a journaled file is always whole.
+type journal struct {
+	mu   sync.Mutex
+	dir  string
+	done map[string]journalEntry
+}
+
+// openJournal loads the journal and keeps only entries whose file still has the recorded size
+// and sha256; anything else will be downloaded again.
+func openJournal(dir string) (*journal, error) {
+	j := &journal{dir: dir, done: map[string]journalEntry{}}
+	f, err := os.Open(filepath.Join(stateDir(dir), "journal.jsonl"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return j, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening export journal: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	for {
+		line, err := r.ReadBytes('\n')
+		var e journalEntry
+		if len(line) > 0 && line[len(line)-1] == '\n' && json.Unmarshal(line, &e) == nil && verifyFile(filepath.Join(dir, e.File), e) {
+			j.done[e.File] = e
+		}
+		if err == io.EOF {
+			return j, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading export journal: %w", err)
+		}
+	}
+}
+
+func verifyFile(path string, e journalEntry) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	return err == nil && n == e.Size && hex.EncodeToString(h.Sum(nil)) == e.SHA256
+}
+
+// complete returns the entry for a file already downloaded.
+func (j *journal) complete(file string) (journalEntry, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	e, ok := j.done[file]
+	return e, ok
+}
+
+// record appends an entry and fsyncs the journal.
+func (j *journal) record(e journalEntry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encoding journal entry: %w", err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	f, err := os.OpenFile(filepath.Join(stateDir(j.dir), "journal.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("opening export journal: %w", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("writing export journal: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("syncing export journal: %w", err)
+	}
+	j.done[e.File] = e
+	return f.Close()
+}
