@@ -107,8 +107,11 @@ func compileRules(data []byte) (*ruleSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
-	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		return nil, fmt.Errorf("rules: unknown key %q", undecoded[0].String())
+	for _, key := range md.Undecoded() {
+		// Field tables decode into maps whose keys the compiler checks itself.
+		if key[0] != "datatypes" && key[0] != "resources" {
+			return nil, fmt.Errorf("rules: unknown key %q", key.String())
+		}
 	}
 	c := compiler{file: &f, named: map[string]*node{}}
 	return c.compile()

@@ -52,13 +52,16 @@ type Scrubber struct {
 	mismatch   map[string]int // "Type.field" → values dropped for having an unexpected shape
 }
 
+// compiledRules compiles the embedded rules file once; the result is immutable and shared.
+var compiledRules = sync.OnceValues(func() (*ruleSet, error) { return compileRules(embeddedRules) })
+
 // NewScrubber compiles the embedded rules file and returns a Scrubber that replaces ids with
 // cb's fake ids.
 func NewScrubber(cb *Codebook) (*Scrubber, error) {
 	if cb == nil {
 		return nil, errors.New("deid: NewScrubber needs a codebook")
 	}
-	rules, err := compileRules(embeddedRules)
+	rules, err := compiledRules()
 	if err != nil {
 		return nil, err
 	}

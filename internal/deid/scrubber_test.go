@@ -1,0 +1,267 @@
+package deid
+
+import (
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const testCodebook = `{"version": 1, "id_salt": "1234", "codebook_id": "test"}`
+
+func newTestScrubber(t testing.TB) *Scrubber {
+	t.Helper()
+	s, err := NewScrubber(mustParse(t, testCodebook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func decode(t testing.TB, s string) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("bad test JSON %s: %v", s, err)
+	}
+	return m
+}
+
+var fakeToken = regexp.MustCompile(`FAKE\(([^)]*)\)`)
+
+// canonical re-encodes JSON with sorted keys, after replacing FAKE(id) with the test
+// codebook's fake id for id.
+func canonical(t testing.TB, s string) string {
+	t.Helper()
+	cb := mustParse(t, testCodebook)
+	s = fakeToken.ReplaceAllStringFunc(s, func(tok string) string {
+		return cb.FakeID("", fakeToken.FindStringSubmatch(tok)[1])
+	})
+	out, err := json.Marshal(decode(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+type scrubCase struct {
+	name    string
+	in      string
+	want    string // expected JSON (FAKE(id) allowed) when the resource is kept
+	outcome Outcome
+	wantErr string // substring of a rejection
+}
+
+func runScrubCases(t *testing.T, cases []scrubCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestScrubber(t)
+			res := decode(t, tt.in)
+			outcome, err := s.Scrub(res)
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want ErrRejected containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if outcome != tt.outcome {
+				t.Fatalf("outcome = %v, want %v", outcome, tt.outcome)
+			}
+			if outcome != Kept {
+				return
+			}
+			got, _ := json.Marshal(res)
+			if want := canonical(t, tt.want); string(got) != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+func TestRuleKeep(t *testing.T) {
+	runScrubCases(t, []scrubCase{
+		{name: "primitives and arrays of primitives are kept",
+			in:   `{"resourceType":"Observation","status":"final","valueBoolean":true,"valueInteger":7,"meta":{"profile":["a","b"]}}`,
+			want: `{"resourceType":"Observation","status":"final","valueBoolean":true,"valueInteger":7,"meta":{"profile":["a","b"]}}`},
+		{name: "strings are trimmed and empty ones dropped",
+			in:   `{"resourceType":"Observation","status":" final ","issued":"  "}`,
+			want: `{"resourceType":"Observation","status":"final"}`},
+		{name: "unlisted fields are dropped",
+			in:   `{"resourceType":"Observation","status":"final","note":[{"text":"called Mrs Smith"}],"text":{"div":"<div>x</div>"},"identifier":[{"value":"MRN1"}]}`,
+			want: `{"resourceType":"Observation","status":"final"}`},
+		{name: "nulls are dropped",
+			in:   `{"resourceType":"Observation","status":null,"issued":"2020"}`,
+			want: `{"resourceType":"Observation","issued":"2020"}`},
+	})
+}
+
+func TestRuleNonLeafWhereLeafExpectedIsDroppedAndCounted(t *testing.T) {
+	s := newTestScrubber(t)
+	res := decode(t, `{"resourceType":"Observation","status":{"hidden":"Jane Doe"},"issued":[["x"]],"code":{"text":"ok"}}`)
+	if _, err := s.Scrub(res); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(res)
+	if want := `{"code":{"text":"ok"},"resourceType":"Observation"}`; string(got) != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	counts := s.ShapeMismatches()
+	if counts["Observation.status"] != 1 || counts["Observation.issued"] != 1 {
+		t.Errorf("ShapeMismatches = %v", counts)
+	}
+}
+
+func TestRuleLeafWhereObjectExpectedIsDroppedAndCounted(t *testing.T) {
+	s := newTestScrubber(t)
+	res := decode(t, `{"resourceType":"Observation","code":"Jane","category":[{"text":"vital"},"Doe"]}`)
+	if _, err := s.Scrub(res); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(res)
+	if want := `{"category":[{"text":"vital"}],"resourceType":"Observation"}`; string(got) != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if c := s.ShapeMismatches(); c["Observation.code"] != 1 || c["Observation.category"] != 1 {
+		t.Errorf("ShapeMismatches = %v", c)
+	}
+}
+
+const masked = `{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"masked"}]}`
+
+func TestRuleMask(t *testing.T) {
+	runScrubCases(t, []scrubCase{
+		{name: "Observation.valueString is masked",
+			in:   `{"resourceType":"Observation","valueString":"Patient John Smith said hi"}`,
+			want: `{"resourceType":"Observation","_valueString":` + masked + `}`},
+		{name: "component.valueString is masked, replacing an existing sibling",
+			in:   `{"resourceType":"Observation","component":[{"valueString":"x","_valueString":{"id":"a"}}]}`,
+			want: `{"resourceType":"Observation","component":[{"_valueString":` + masked + `}]}`},
+		{name: "Attachment data and url are masked",
+			in: `{"resourceType":"DocumentReference","content":[{"attachment":{"contentType":"text/plain","data":"Tm90ZQ==","url":"Binary/1","title":"Note on Jane","hash":"abc"}}]}`,
+			want: `{"resourceType":"DocumentReference","content":[{"attachment":{"contentType":"text/plain","_data":` + masked +
+				`,"_url":` + masked + `}}]}`},
+		{name: "a masked array gets one marker per element",
+			in:   `{"resourceType":"Observation","valueString":["a","b"]}`,
+			want: `{"resourceType":"Observation","_valueString":[` + masked + `,` + masked + `]}`},
+	})
+}
+
+func TestRuleAnonID(t *testing.T) {
+	runScrubCases(t, []scrubCase{
+		{name: "resource id",
+			in:   `{"resourceType":"Condition","id":"c1"}`,
+			want: `{"resourceType":"Condition","id":"FAKE(c1)"}`},
+		{name: "element ids are dropped",
+			in:   `{"resourceType":"Condition","id":"c1","code":{"id":"el-1","text":"flu"}}`,
+			want: `{"resourceType":"Condition","id":"FAKE(c1)","code":{"text":"flu"}}`},
+		{name: "contained resource ids hash like contained references",
+			in:   `{"resourceType":"MedicationRequest","contained":[{"resourceType":"Medication","id":"m1","code":{"text":"aspirin"}}],"medicationReference":{"reference":"#m1","display":"aspirin for Jane"}}`,
+			want: `{"resourceType":"MedicationRequest","contained":[{"resourceType":"Medication","id":"FAKE(m1)","code":{"text":"aspirin"}}],"medicationReference":{"reference":"#FAKE(m1)"}}`},
+	})
+}
+
+func TestRuleAnonIDUsesLegacyPatientMapping(t *testing.T) {
+	s, err := NewScrubber(mustParse(t, `{"version":1,"id_salt":"1234","codebook_id":"x","Patient":{"p1":"legacy-p1"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := decode(t, `{"resourceType":"Patient","id":"p1"}`)
+	obs := decode(t, `{"resourceType":"Observation","subject":{"reference":"Patient/p1"}}`)
+	for _, r := range []map[string]any{res, obs} {
+		if _, err := s.Scrub(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res["id"] != "legacy-p1" || obs["subject"].(map[string]any)["reference"] != "Patient/legacy-p1" {
+		t.Errorf("legacy mapping not used: %v %v", res, obs)
+	}
+}
+
+func TestRuleAnonRef(t *testing.T) {
+	obs := func(ref string) string {
+		return `{"resourceType":"Observation","subject":` + ref + `}`
+	}
+	runScrubCases(t, []scrubCase{
+		{name: "Type/id", in: obs(`{"reference":"Patient/p1","display":"Jane Doe","identifier":{"value":"MRN"}}`),
+			want: obs(`{"reference":"Patient/FAKE(p1)"}`)},
+		{name: "version suffix is dropped", in: obs(`{"reference":"Patient/p1/_history/3"}`),
+			want: obs(`{"reference":"Patient/FAKE(p1)"}`)},
+		{name: "contained", in: obs(`{"reference":"#p12"}`), want: obs(`{"reference":"#FAKE(p12)"}`)},
+		{name: "bare id with type", in: obs(`{"reference":"p1","type":"Patient"}`),
+			want: obs(`{"reference":"Patient/FAKE(p1)","type":"Patient"}`)},
+		{name: "absolute URL rejected", in: obs(`{"reference":"https://ehr.example.org/fhir/Patient/p1"}`),
+			wantErr: "Observation.subject.reference: absolute reference"},
+		{name: "URN rejected", in: obs(`{"reference":"urn:uuid:1234"}`), wantErr: "Observation.subject.reference"},
+		{name: "search reference rejected", in: obs(`{"reference":"Patient?identifier=MRN|123"}`), wantErr: "search"},
+		{name: "bare id without type rejected", in: obs(`{"reference":"p1"}`), wantErr: "without a resource type"},
+		{name: "extra path rejected", in: obs(`{"reference":"Patient/p1/extra"}`), wantErr: "unexpected path"},
+		{name: "lowercase type rejected", in: obs(`{"reference":"patient/p1"}`), wantErr: "resource type"},
+		{name: "rejection inside a backbone names the path",
+			in:      `{"resourceType":"Encounter","participant":[{"individual":{"reference":"http://x/Practitioner/1"}}]}`,
+			wantErr: "Encounter.participant.individual.reference"},
+	})
+}
+
+func TestRejectionNeverContainsTheValue(t *testing.T) {
+	s := newTestScrubber(t)
+	_, err := s.Scrub(decode(t, `{"resourceType":"Observation","subject":{"reference":"https://ehr/Patient/JaneDoe-MRN-4471"}}`))
+	if err == nil || strings.Contains(err.Error(), "JaneDoe") {
+		t.Fatalf("err = %v: want a rejection that does not repeat the value", err)
+	}
+}
+
+func TestRuleYear(t *testing.T) {
+	runScrubCases(t, []scrubCase{
+		{name: "full date", in: `{"resourceType":"Patient","birthDate":"1965-01-13"}`, want: `{"resourceType":"Patient","birthDate":"1965"}`},
+		{name: "year only", in: `{"resourceType":"Patient","birthDate":"1965"}`, want: `{"resourceType":"Patient","birthDate":"1965"}`},
+		{name: "garbage dropped", in: `{"resourceType":"Patient","birthDate":"Jan 1965"}`, want: `{"resourceType":"Patient"}`},
+	})
+}
+
+func TestRuleZip(t *testing.T) {
+	patient := func(zip string) string {
+		return `{"resourceType":"Patient","address":[{"line":["1 Main St"],"city":"Boston","state":"MA","postalCode":` + zip + `}]}`
+	}
+	want := func(zip string) string {
+		return `{"resourceType":"Patient","address":[{"state":"MA","postalCode":"` + zip + `"}]}`
+	}
+	runScrubCases(t, []scrubCase{
+		{name: "five digits", in: patient(`"02139"`), want: want("02100")},
+		{name: "zip+4", in: patient(`"12139-1234"`), want: want("12100")},
+		{name: "nine digits", in: patient(`"121391234"`), want: want("12100")},
+		{name: "restricted ZIP3", in: patient(`"03601"`), want: want("00000")},
+		{name: "restricted ZIP3 893", in: patient(`"89301-0001"`), want: want("00000")},
+		{name: "not a US zip", in: patient(`"SW1A 1AA"`), want: `{"resourceType":"Patient","address":[{"state":"MA"}]}`},
+		{name: "too short", in: patient(`"0213"`), want: `{"resourceType":"Patient","address":[{"state":"MA"}]}`},
+	})
+}
+
+func TestRuleCheckSystem(t *testing.T) {
+	coding := func(c string) string {
+		return `{"resourceType":"Encounter","class":` + c + `}`
+	}
+	const epic = `"system":"urn:oid:1.2.840.114350.1.13.0.1.7.10.698084.30"`
+	runScrubCases(t, []scrubCase{
+		{name: "standard system keeps code and display",
+			in:   coding(`{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB","display":"ambulatory"}`),
+			want: coding(`{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB","display":"ambulatory"}`)},
+		{name: "site-specific numeric code keeps code and display",
+			in: coding(`{` + epic + `,"code":"5","display":"Emergency"}`), want: coding(`{` + epic + `,"code":"5","display":"Emergency"}`)},
+		{name: "site-specific free-text code drops code and display",
+			in: coding(`{` + epic + `,"code":"Call Jane at home","display":"Jane Doe"}`), want: coding(`{` + epic + `,"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"masked"}]}`)},
+		{name: "site-specific code 0 drops display",
+			in: coding(`{` + epic + `,"code":"0","display":"typed by clerk"}`), want: coding(`{` + epic + `,"code":"0","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"masked"}]}`)},
+		{name: "site-specific display without code dropped",
+			in: coding(`{` + epic + `,"display":"typed by clerk"}`), want: coding(`{` + epic + `,"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"masked"}]}`)},
+		{name: "Quantity code is checked too",
+			in:   `{"resourceType":"Observation","valueQuantity":{"value":1,` + epic + `,"code":"free text unit"}}`,
+			want: `{"resourceType":"Observation","valueQuantity":{"value":1,` + epic + `,"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"masked"}]}}`},
+	})
+}
