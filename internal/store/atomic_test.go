@@ -167,3 +167,23 @@ func TestIsTemp(t *testing.T) {
 		}
 	}
 }
+
+func TestAtomicFileFailedCommitLeavesTempForAbort(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "taken")
+	makeDir(t, path, "a directory is in the way") // rename of a file onto it fails
+	f, err := CreateAtomic(path, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("x"))
+	if err := f.Commit(); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Commit onto a directory: err = %v, want an error naming %s", err, path)
+	}
+	if err := f.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if names := entries(t, dir); len(names) != 1 || names[0] != "taken" {
+		t.Errorf("directory after Abort = %q, want only the original directory", names)
+	}
+}

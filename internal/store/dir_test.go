@@ -156,3 +156,16 @@ func TestRecoverDir(t *testing.T) {
 		})
 	}
 }
+
+func TestReplaceDirMissingStagingKeepsDst(t *testing.T) {
+	parent := t.TempDir()
+	dst := filepath.Join(parent, "table")
+	makeDir(t, dst, "old")
+	staging := filepath.Join(parent, "missing")
+	if err := ReplaceDir(staging, dst); err == nil || !strings.Contains(err.Error(), staging) {
+		t.Fatalf("err = %v, want an error naming %s", err, staging)
+	}
+	if got := marker(t, dst); got != "old" {
+		t.Errorf("dst holds %q, want old", got)
+	}
+}
