@@ -77,13 +77,12 @@ type OtherOrigin struct {
 
 func newOtherOrigin(t testing.TB) *OtherOrigin {
 	o := &OtherOrigin{}
-	o.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	o.Server = startTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
 		o.auths = append(o.auths, r.Header.Get("Authorization"))
 		o.mu.Unlock()
 		_, _ = w.Write([]byte("{}"))
 	}))
-	t.Cleanup(o.Close)
 	return o
 }
 

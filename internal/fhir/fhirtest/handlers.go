@@ -18,6 +18,13 @@ const maxAssertionLifetime = 5 * time.Minute
 // serve counts the request, answers it from the fault queue when one is pending, and otherwise
 // routes it.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == tokenPath {
+		_ = r.ParseForm() // record what every token request sent, faults included
+		s.mu.Lock()
+		s.assertions = append(s.assertions, r.PostForm.Get("client_assertion"))
+		s.scopes = append(s.scopes, r.PostForm.Get("scope"))
+		s.mu.Unlock()
+	}
 	s.mu.Lock()
 	s.requests[r.URL.Path]++
 	var fault http.HandlerFunc
@@ -86,10 +93,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	assertion := r.PostForm.Get("client_assertion")
-	s.mu.Lock()
-	s.assertions = append(s.assertions, assertion)
-	s.scopes = append(s.scopes, r.PostForm.Get("scope"))
-	s.mu.Unlock()
 	switch {
 	case r.PostForm.Get("grant_type") != "client_credentials":
 		OAuthError(http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials", "")(w, r)

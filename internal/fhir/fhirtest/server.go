@@ -8,6 +8,8 @@ package fhirtest
 import (
 	"crypto/rand"
 	"encoding/json"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,6 +24,8 @@ import (
 	"cumulus-etl/internal/auth"
 	"cumulus-etl/internal/fhir"
 )
+
+const tokenPath = "/auth/token"
 
 // ClientID is the client id registered with every fake server.
 const ClientID = "fhirtest-client"
@@ -105,14 +109,13 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		o(&s.cfg)
 	}
 	s.registerKey(t)
-	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	s.Server = startTLS(t, http.HandlerFunc(s.serve))
 	s.Other = newOtherOrigin(t)
 	s.BaseURL = s.URL + "/fhir/"
-	s.TokenURL = s.URL + "/auth/token"
+	s.TokenURL = s.URL + tokenPath
 	s.mux.HandleFunc("GET /fhir/.well-known/smart-configuration", s.smartConfiguration)
 	s.mux.HandleFunc("GET /fhir/metadata", s.metadata)
-	s.mux.HandleFunc("POST /auth/token", s.token)
+	s.mux.HandleFunc("POST "+tokenPath, s.token)
 	return s
 }
 
@@ -217,6 +220,16 @@ func (s *Server) Waits() []time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]time.Duration(nil), s.waits...)
+}
+
+// startTLS starts a TLS test server that stops when the test ends and keeps quiet about the
+// handshakes and resets tests provoke.
+func startTLS(t testing.TB, h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func (s *Server) absPath(path string) string {
