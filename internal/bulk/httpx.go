@@ -116,16 +116,17 @@ func errorMessage(resp *http.Response, body []byte) string {
 	return fmt.Sprintf("[%d] %s", resp.StatusCode, text)
 }
 
-// isTransientOutcome reports whether a body is an OperationOutcome whose issues are all transient.
-func isTransientOutcome(body []byte) bool {
+// outcomeTransience reports whether body is an OperationOutcome with issues and, if so, whether
+// all of them are transient (ST-08, ST-09).
+func outcomeTransience(body []byte) (isOutcome, transient bool) {
 	var oo operationOutcome
 	if json.Unmarshal(body, &oo) != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
-		return false
+		return false, false
 	}
 	for _, is := range oo.Issue {
 		if !transientIssueCodes[is.Code] {
-			return false
+			return true, false
 		}
 	}
-	return true
+	return true, true
 }

@@ -47,6 +47,7 @@ func (r *run) pollOnce(ctx context.Context, pageURL string, waits, failures *int
 		return r.failureDelay(nil, failures, err)
 	}
 	now := r.opts.Clock.Now()
+	isOutcome, transientOutcome := outcomeTransience(body)
 	switch code := resp.StatusCode; {
 	case code == http.StatusOK:
 		m, err := parseManifest(body, pageURL)
@@ -80,7 +81,7 @@ func (r *run) pollOnce(ctx context.Context, pageURL string, waits, failures *int
 			*waits++
 		}
 		return delay, "the server asked us to slow down", nil, nil
-	case transientStatus(code) || isTransientOutcome(body):
+	case (transientStatus(code) && !isOutcome) || transientOutcome:
 		msg := errorMessage(resp, body)
 		_ = r.log.statusError(code, bodyForLog(body), msg, resp.Header)
 		return r.failureDelay(resp.Header, failures, fmt.Errorf("status %s: %s", pageURL, msg))

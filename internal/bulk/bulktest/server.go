@@ -1,0 +1,386 @@
+// Package bulktest is a fake FHIR Bulk Data server for tests: an httptest server whose
+// Script can inject the faults real EHRs produce (checklist section 6): Retry-After dates and
+// huge values, 429 storms, 5xx bursts, truncated bodies, resets, expiring links, capability URLs
+// on another host that reject Authorization, gzip without a header, relative URLs, paged and
+// partial manifests, error and deleted files, and very long lines.
+package bulktest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Reply is one scripted HTTP answer.
+type Reply struct {
+	Status int
+	Header map[string]string
+	Body   string
+}
+
+// Fault is something a file request does instead of answering normally.
+type Fault int
+
+// The file faults.
+const (
+	Normal    Fault = iota
+	Truncate        // send half the body under the full Content-Length, then close
+	Reset           // send half the body, then abort the connection
+	Throttle        // 429 with Retry-After: 1
+	Unavail         // 503
+	Expired         // 410 Gone (the link must be refreshed)
+	Forbidden       // 403, as an expired signed URL does
+	HTMLPage        // 200 with an HTML login page
+)
+
+// File is one file the export produces.
+type File struct {
+	Kind string // "output" (default), "error" or "deleted"
+	Type string // manifest type
+	Body []byte // content served (decoded)
+	Size int64  // if Body is nil: size of synthetic content generated on the fly
+}
+
+// Script configures the fake server. The zero value is a well-behaved server.
+type Script struct {
+	Files           []File
+	KickoffReplies  []Reply         // answered before the kick-off succeeds
+	StatusReplies   []Reply         // answered by status polls before the manifest
+	FileFaults      map[int][]Fault // per file index, faults for successive requests
+	RelativeStatus  bool            // Content-Location without scheme and host
+	RelativeFiles   bool            // manifest file URLs relative to the status URL
+	PageSize        int             // >0: manifest split into pages linked by next
+	Partial         bool            // the first status poll answers 202 with the first file only
+	Gzip            bool            // compress when the client accepts gzip
+	GzipNoHeader    bool            // always send gzip bytes without Content-Encoding
+	NoRanges        bool            // do not advertise or honour Range
+	NoToken         bool            // requiresAccessToken: false, files on a second host that rejects Authorization
+	Token           string          // if set, every FHIR-host request must carry Bearer Token
+	TokenLifetime   int             // >0: the token is replaced by Token+"'" after this many requests
+	RequirePost     bool            // GET kick-off answers 405
+	Counts          map[int]int64   // manifest count overrides by file index
+	TransactionTime string          // default 2015-02-07T13:28:17.239+02:00
+}
+
+// Server is the running fake.
+type Server struct {
+	*httptest.Server
+	Files *httptest.Server // second host for capability URLs (Script.NoToken)
+	s     Script
+
+	mu        sync.Mutex
+	gen       int // link generation; bumped when a link expires
+	requests  map[string]int
+	full      map[int]int // full (non-Range) 200 downloads per file
+	faultAt   map[int]int
+	kickoffs  []*http.Request
+	bodies    []string
+	deletes   int
+	authSeen  map[string]bool
+	tokenUses int
+}
+
+// New starts a fake server; Close it when done.
+func New(s Script) *Server {
+	srv := &Server{s: s, requests: map[string]int{}, full: map[int]int{}, faultAt: map[int]int{}, authSeen: map[string]bool{}}
+	if s.TransactionTime == "" {
+		srv.s.TransactionTime = "2015-02-07T13:28:17.239+02:00"
+	}
+	srv.Server = httptest.NewServer(http.HandlerFunc(srv.serveFHIR))
+	srv.Files = httptest.NewServer(http.HandlerFunc(srv.serveCapability))
+	return srv
+}
+
+// Close stops both hosts.
+func (s *Server) Close() {
+	s.Server.Close()
+	s.Files.Close()
+}
+
+// GroupURL is the Group export URL clients are given.
+func (s *Server) GroupURL() string { return s.URL + "/fhir/Group/G1" }
+
+func (s *Server) count(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests[key]++
+	return s.requests[key]
+}
+
+// Requests returns how many requests hit key ("kickoff", "status", "delete", "file/3", ...).
+func (s *Server) Requests(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[key]
+}
+
+// FullDownloads returns how many times file i was sent whole (status 200).
+func (s *Server) FullDownloads(i int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.full[i]
+}
+
+// KickoffBodies returns the bodies of POST kick-offs and the query of GET ones.
+func (s *Server) KickoffBodies() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.bodies...)
+}
+
+// AuthorizationSeenOnFileHost reports whether any capability-URL request carried Authorization.
+func (s *Server) AuthorizationSeenOnFileHost() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authSeen["files"]
+}
+
+func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
+	if s.s.Token != "" && r.Header.Get("Authorization") != "Bearer "+s.validToken(true) {
+		http.Error(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"login"}]}`, http.StatusUnauthorized)
+		return
+	}
+	switch p := r.URL.Path; {
+	case p == "/fhir/metadata":
+		io.WriteString(w, `{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","software":{"name":"Test","version":"0.git","releaseDate":"2024-01-01"}}`)
+	case strings.HasSuffix(p, "/$export"):
+		s.kickoff(w, r)
+	case p == "/status" && r.Method == http.MethodDelete:
+		s.count("delete")
+		w.WriteHeader(http.StatusAccepted)
+	case p == "/status" || strings.HasPrefix(p, "/page/"):
+		s.status(w, r)
+	case strings.HasPrefix(p, "/files/"):
+		s.file(w, r, strings.TrimPrefix(p, "/files/"))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// IssueToken plays the token endpoint: it returns the token the FHIR host accepts now (it
+// rotates after TokenLifetime requests).
+func (s *Server) IssueToken() string { return s.validToken(false) }
+
+func (s *Server) validToken(use bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if use {
+		s.tokenUses++
+	}
+	if s.s.TokenLifetime > 0 && s.tokenUses > s.s.TokenLifetime {
+		return s.s.Token + "'"
+	}
+	return s.s.Token
+}
+
+func (s *Server) serveCapability(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "" {
+		s.mu.Lock()
+		s.authSeen["files"] = true
+		s.mu.Unlock()
+		http.Error(w, "Only one auth mechanism allowed", http.StatusBadRequest)
+		return
+	}
+	s.file(w, r, strings.TrimPrefix(r.URL.Path, "/cap/"))
+}
+
+func writeReply(w http.ResponseWriter, rep Reply) {
+	for k, v := range rep.Header {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(rep.Status)
+	io.WriteString(w, rep.Body)
+}
+
+func (s *Server) kickoff(w http.ResponseWriter, r *http.Request) {
+	n := s.count("kickoff")
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.bodies = append(s.bodies, r.URL.RawQuery+string(body))
+	s.mu.Unlock()
+	if s.s.RequirePost && r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	if n <= len(s.s.KickoffReplies) {
+		writeReply(w, s.s.KickoffReplies[n-1])
+		return
+	}
+	loc := s.URL + "/status"
+	if s.s.RelativeStatus {
+		loc = "/status"
+	}
+	w.Header().Set("Content-Location", loc)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	page := 0
+	if strings.HasPrefix(r.URL.Path, "/page/") {
+		page, _ = strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/page/"))
+	} else if n := s.count("status"); n <= len(s.s.StatusReplies) {
+		writeReply(w, s.s.StatusReplies[n-1])
+		return
+	} else if s.s.Partial && n == len(s.s.StatusReplies)+1 {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusAccepted)
+		w.Write(s.manifest(0, 1, false))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Expires", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
+	size := s.s.PageSize
+	if size <= 0 {
+		size = len(s.s.Files)
+	}
+	w.Write(s.manifest(page*size, size, (page+1)*size < len(s.s.Files)))
+}
+
+// manifest renders files [from, from+n) as one manifest page.
+func (s *Server) manifest(from, n int, more bool) []byte {
+	s.mu.Lock()
+	gen := s.gen
+	s.mu.Unlock()
+	arrays := map[string][]map[string]any{"output": {}, "error": {}, "deleted": {}}
+	for i := from; i < from+n && i < len(s.s.Files); i++ {
+		f := s.s.Files[i]
+		kind := f.Kind
+		if kind == "" {
+			kind = "output"
+		}
+		u := fmt.Sprintf("%s/files/%d?gen=%d", s.URL, i, gen)
+		switch {
+		case s.s.NoToken:
+			u = fmt.Sprintf("%s/cap/%d?gen=%d", s.Files.URL, i, gen)
+		case s.s.RelativeFiles:
+			u = fmt.Sprintf("files/%d?gen=%d", i, gen)
+		}
+		item := map[string]any{"type": f.Type, "url": u, "count": lineCount(s.content(i))}
+		if c, ok := s.s.Counts[i]; ok {
+			item["count"] = c
+		}
+		arrays[kind] = append(arrays[kind], item)
+	}
+	m := map[string]any{"transactionTime": s.s.TransactionTime, "request": s.URL + "/fhir/Group/G1/$export",
+		"requiresAccessToken": !s.s.NoToken, "output": arrays["output"], "error": arrays["error"],
+		"deleted": arrays["deleted"], "extension": map[string]any{"vendor": true}, "futureField": []int{1}}
+	if more {
+		m["link"] = []map[string]string{{"relation": "next", "url": fmt.Sprintf("%s/page/%d", s.URL, from/n+1)}}
+	}
+	b, _ := jsonMarshal(m)
+	return b
+}
+
+// content returns file i's decoded bytes (synthetic ones are generated).
+func (s *Server) content(i int) []byte {
+	f := s.s.Files[i]
+	if f.Body != nil || f.Size == 0 {
+		return f.Body
+	}
+	b, _ := io.ReadAll(NewSynthetic(f.Type, f.Size))
+	return b
+}
+
+func lineCount(b []byte) int {
+	return bytes.Count(b, []byte("\n"))
+}
+
+func (s *Server) file(w http.ResponseWriter, r *http.Request, idx string) {
+	i, err := strconv.Atoi(idx)
+	if err != nil || i < 0 || i >= len(s.s.Files) {
+		http.NotFound(w, r)
+		return
+	}
+	s.count("file/" + idx)
+	s.mu.Lock()
+	stale := r.URL.Query().Get("gen") != strconv.Itoa(s.gen)
+	fault := Normal
+	if fs := s.s.FileFaults[i]; s.faultAt[i] < len(fs) {
+		fault = fs[s.faultAt[i]]
+		s.faultAt[i]++
+	}
+	if fault == Expired || fault == Forbidden || fault == HTMLPage {
+		s.gen++ // the old links die; a manifest re-read gets new ones
+	}
+	s.mu.Unlock()
+	switch {
+	case stale:
+		http.Error(w, "link expired", http.StatusGone)
+		return
+	case fault == Throttle:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+		return
+	case fault == Unavail:
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	case fault == Expired:
+		http.Error(w, "gone", http.StatusGone)
+		return
+	case fault == Forbidden:
+		http.Error(w, "<Error>Request has expired</Error>", http.StatusForbidden)
+		return
+	case fault == HTMLPage:
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html><body>Please log in</body></html>\n")
+		return
+	}
+	s.serveBody(w, r, i, fault)
+}
+
+// serveBody sends file i whole, as a Range, gzipped, or cut short.
+func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, i int, fault Fault) {
+	w.Header().Set("Content-Type", "application/fhir+ndjson")
+	var rs io.ReadSeeker
+	if f := s.s.Files[i]; f.Body == nil && f.Size > 0 {
+		rs = NewSynthetic(f.Type, f.Size)
+	} else {
+		rs = bytes.NewReader(f.Body)
+	}
+	gz := s.s.GzipNoHeader || (s.s.Gzip && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && r.Header.Get("Range") == "")
+	if gz {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		io.Copy(zw, rs)
+		zw.Close()
+		if !s.s.GzipNoHeader {
+			w.Header().Set("Content-Encoding", "gzip")
+		}
+		rs = bytes.NewReader(buf.Bytes())
+	}
+	if r.Header.Get("Range") == "" || s.s.NoRanges {
+		s.mu.Lock()
+		s.full[i]++
+		s.mu.Unlock()
+	}
+	if fault == Truncate || fault == Reset {
+		size, _ := rs.Seek(0, io.SeekEnd)
+		rs.Seek(0, io.SeekStart)
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		w.Header().Set("Accept-Ranges", "bytes")
+		w.WriteHeader(http.StatusOK)
+		io.CopyN(w, rs, size/2)
+		if fault == Reset {
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+	if s.s.NoRanges || gz {
+		r.Header.Del("Range")
+		if !s.s.NoRanges {
+			w.Header().Set("Accept-Ranges", "bytes")
+		}
+		io.Copy(w, rs)
+		return
+	}
+	http.ServeContent(w, r, "", time.Time{}, rs)
+}
