@@ -30,14 +30,15 @@ type Fault int
 
 // The file faults.
 const (
-	Normal    Fault = iota
-	Truncate        // send half the body under the full Content-Length, then close
-	Reset           // send half the body, then abort the connection
-	Throttle        // 429 with Retry-After: 1
-	Unavail         // 503
-	Expired         // 410 Gone (the link must be refreshed)
-	Forbidden       // 403, as an expired signed URL does
-	HTMLPage        // 200 with an HTML login page
+	Normal      Fault = iota
+	Truncate          // send half the body under the full Content-Length, then close
+	Reset             // send half the body, then abort the connection
+	Throttle          // 429 with Retry-After: 1
+	Unavail           // 503
+	Expired           // 410 Gone (the link must be refreshed)
+	Forbidden         // 403, as an expired signed URL does
+	HTMLPage          // 200 with an HTML login page
+	ServerError       // 500 with no OperationOutcome
 )
 
 // File is one file the export produces.
@@ -321,6 +322,9 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request, idx string) {
 		return
 	case fault == Unavail:
 		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	case fault == ServerError:
+		http.Error(w, "oops", http.StatusInternalServerError)
 		return
 	case fault == Expired:
 		http.Error(w, "gone", http.StatusGone)
