@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -183,13 +182,4 @@ func readAll(s *bulktest.Synthetic) []byte {
 func testOptions(t *testing.T, srv *bulktest.Server, clock Clock) Options {
 	return Options{URL: srv.GroupURL(), Dir: t.TempDir(), Types: []string{"Condition", "Patient"},
 		Progress: &bytes.Buffer{}, Clock: clock, MaxAttempts: 4}
-}
-
-func mustParse(t *testing.T, raw string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }

@@ -68,6 +68,7 @@ type Script struct {
 	RequirePost     bool            // GET kick-off answers 405
 	Counts          map[int]int64   // manifest count overrides by file index
 	TransactionTime string          // default 2015-02-07T13:28:17.239+02:00
+	ChunkDelay      time.Duration   // pause after every 64 KiB of file body (slow links, crash tests)
 }
 
 // Server is the running fake.
@@ -341,7 +342,11 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request, idx string) {
 }
 
 // serveBody sends file i whole, as a Range, gzipped, or cut short.
-func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, i int, fault Fault) {
+func (s *Server) serveBody(rw http.ResponseWriter, r *http.Request, i int, fault Fault) {
+	var w http.ResponseWriter = rw
+	if s.s.ChunkDelay > 0 {
+		w = &slowWriter{ResponseWriter: rw, delay: s.s.ChunkDelay}
+	}
 	w.Header().Set("Content-Type", "application/fhir+ndjson")
 	var rs io.ReadSeeker
 	if f := s.s.Files[i]; f.Body == nil && f.Size > 0 {
@@ -388,3 +393,28 @@ func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, i int, fault 
 	}
 	http.ServeContent(w, r, "", time.Time{}, rs)
 }
+
+// slowWriter sends a body in 64 KiB chunks with a pause after each.
+type slowWriter struct {
+	http.ResponseWriter
+	delay time.Duration
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		c := min(len(p), 64<<10)
+		m, err := w.ResponseWriter.Write(p[:c])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		w.ResponseWriter.(http.Flusher).Flush()
+		time.Sleep(w.delay)
+		p = p[c:]
+	}
+	return n, nil
+}
+
+// Flush implements http.Flusher.
+func (w *slowWriter) Flush() { w.ResponseWriter.(http.Flusher).Flush() }
