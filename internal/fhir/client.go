@@ -32,6 +32,9 @@ type Client struct {
 // are fetched as the cached one nears expiry). Errors wrap the sentinels of options.go.
 func New(ctx context.Context, opts Options) (*Client, error) {
 	opts = opts.withDefaults()
+	if opts.CAFile == "" {
+		opts.CAFile = opts.Auth.CAFile
+	}
 	base, err := parseBase(opts.BaseURL)
 	if err != nil {
 		return nil, err

@@ -37,6 +37,7 @@ type AuthConfig struct {
 	BasicUser         string
 	BasicPasswordFile string
 	BearerTokenFile   string
+	CAFile            string // --ca-file: a PEM file of extra certificate authorities (see Options.CAFile)
 }
 
 // Options configures New. The zero value of every field but BaseURL is usable.
@@ -44,7 +45,7 @@ type Options struct {
 	BaseURL   string     // FHIR base URL; a trailing slash is added when missing
 	Auth      AuthConfig // credentials
 	Resources []string   // resource types the token must allow reading (Binary is added with DocumentReference)
-	CAFile    string     // a PEM file of extra certificate authorities to trust besides the system ones
+	CAFile    string     // a PEM file of extra certificate authorities to trust besides the system ones; empty: Auth.CAFile
 	Version   string     // program version for the User-Agent "cumulus-etl/<version>"
 
 	// HTTPClient, when set, supplies the base transport (tests pass an httptest server's client).
