@@ -29,6 +29,7 @@ func run(args []string, stdout io.Writer, now func() time.Time) error {
 	copies := fs.Int("copies", 10, "number of copies")
 	oneFile := fs.Bool("one-file-per-type", false, "write all copies of a type into one file instead of one file per copy")
 	workers := fs.Int("workers", 0, "files written at once (0 = number of CPUs)")
+	level := fs.Int("gzip-level", 0, "gzip level of .gz outputs, 1 (fast) to 9 (small); 0 = default 6")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,7 +37,7 @@ func run(args []string, stdout io.Writer, now func() time.Time) error {
 		return fmt.Errorf("-in and -out are required")
 	}
 	start := now()
-	stats, err := synth.Scale(*in, *out, *copies, synth.ScaleOptions{OneFilePerType: *oneFile, Workers: *workers})
+	stats, err := synth.Scale(*in, *out, *copies, synth.ScaleOptions{OneFilePerType: *oneFile, Workers: *workers, GzipLevel: *level})
 	if err != nil {
 		return err
 	}

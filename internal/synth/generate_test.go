@@ -15,7 +15,7 @@ import (
 )
 
 // generate runs Generate into a fresh temp dir.
-func generate(t *testing.T, opts Options) (string, *Manifest) {
+func generate(t testing.TB, opts Options) (string, *Manifest) {
 	t.Helper()
 	dir := t.TempDir()
 	m, err := Generate(dir, opts)

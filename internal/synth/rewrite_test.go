@@ -1,6 +1,11 @@
 package synth
 
-import "testing"
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestIDRewriterPrefixesIDsAndRelativeReferencesOnly(t *testing.T) {
 	for _, tc := range []struct {
@@ -32,5 +37,24 @@ func TestIDRewriterPrefixesIDsAndRelativeReferencesOnly(t *testing.T) {
 func TestIDRewriterRejectsUnterminatedString(t *testing.T) {
 	if _, err := (idRewriter{prefix: []byte("c1-")}).rewrite(nil, []byte(`{"id":"abc`)); err == nil {
 		t.Error("unterminated string accepted")
+	}
+}
+
+func BenchmarkIDRewriter(b *testing.B) {
+	dir, _ := generate(b, Options{Patients: 20, Seed: 1})
+	data, err := os.ReadFile(filepath.Join(dir, "Observation.000.ndjson"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	w := idRewriter{prefix: []byte("c12-")}
+	var out []byte
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		for _, l := range lines {
+			if out, err = w.rewrite(out[:0], l); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

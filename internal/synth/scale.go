@@ -22,8 +22,12 @@ type ScaleOptions struct {
 	// OneFilePerType writes all copies of a type into a single <Type>.000.ndjson[.gz] instead of
 	// one set of files per copy.
 	OneFilePerType bool
-	// Workers is how many output files are written at once; 0 means runtime.GOMAXPROCS.
+	// Workers is how many output files are written at once; 0 means twice runtime.GOMAXPROCS, so
+	// one file's fsync overlaps another's compression.
 	Workers int
+	// GzipLevel is the compression level of .gz outputs, 1 (fastest) to 9 (smallest); 0 means the
+	// gzip default (6). Gzip dominates Scale's CPU time, so 1 roughly doubles throughput.
+	GzipLevel int
 }
 
 // ScaleStats reports what Scale wrote.
@@ -41,6 +45,7 @@ type scaleSource struct {
 // scaleJob writes one output file from a sequence of (source, copy) pairs.
 type scaleJob struct {
 	out     string
+	level   int
 	sources []scaleSource
 	copies  []int // copy index per source; -1 copies verbatim
 	urlRef  bool
@@ -63,7 +68,14 @@ func Scale(src, dst string, copies int, opts ScaleOptions) (ScaleStats, error) {
 	}
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = 2 * runtime.GOMAXPROCS(0)
+	}
+	level := opts.GzipLevel
+	if level == 0 {
+		level = gzip.DefaultCompression
+	}
+	for i := range jobs {
+		jobs[i].level = level
 	}
 	return runScaleJobs(jobs, workers)
 }
@@ -192,7 +204,7 @@ func runScaleJobs(jobs []scaleJob, workers int) (ScaleStats, error) {
 
 // run writes the job's output file and returns the lines and uncompressed bytes written.
 func (j scaleJob) run() (int64, int64, error) {
-	out, err := fileout.Create(j.out)
+	out, err := fileout.CreateLevel(j.out, j.level)
 	if err != nil {
 		return 0, 0, err
 	}

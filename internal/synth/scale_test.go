@@ -219,7 +219,7 @@ func BenchmarkScaleSynthea60(b *testing.B) {
 	src := sharedDir(b, "data", "synthea-60")
 	var bytes int64
 	for b.Loop() {
-		stats, err := Scale(src, b.TempDir(), 2, ScaleOptions{})
+		stats, err := Scale(src, b.TempDir(), 2, ScaleOptions{GzipLevel: 1})
 		if err != nil {
 			b.Fatal(err)
 		}

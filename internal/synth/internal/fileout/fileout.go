@@ -23,8 +23,12 @@ type File struct {
 	done    bool
 }
 
-// Create starts writing path (creating its parent directory), compressing when path ends in ".gz".
-func Create(path string) (*File, error) {
+// Create starts writing path (creating its parent directory), compressing at the default gzip
+// level when path ends in ".gz".
+func Create(path string) (*File, error) { return CreateLevel(path, gzip.DefaultCompression) }
+
+// CreateLevel is Create with a gzip compression level (gzip.BestSpeed ... gzip.BestCompression).
+func CreateLevel(path string, level int) (*File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating directory for %s: %w", path, err)
 	}
@@ -35,8 +39,13 @@ func Create(path string) (*File, error) {
 	f := &File{path: path, tmp: tmp}
 	var w io.Writer = tmp
 	if strings.HasSuffix(path, ".gz") {
-		f.gz = gzip.NewWriter(tmp)
-		w = f.gz
+		gz, err := gzip.NewWriterLevel(tmp, level)
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+			return nil, fmt.Errorf("creating %s: %w", path, err)
+		}
+		f.gz, w = gz, gz
 	}
 	f.buf = bufio.NewWriterSize(w, 256<<10)
 	return f, nil
