@@ -281,7 +281,7 @@ func (d *downloader) stream(job fileJob, p *partial, resp *http.Response) (journ
 		return journalEntry{}, fmt.Errorf("opening %s: %w", p.path, err)
 	}
 	defer f.Close()
-	fw := bufio.NewWriterSize(f, 256<<10)
+	fw := bufio.NewWriterSize(&writebackFile{f: f, off: p.offset, synced: p.offset}, 256<<10)
 	sink := &countingWriter{w: io.MultiWriter(p.hash, p.checker, fw), onWrite: d.progress.bytes}
 	n, copyErr := io.CopyBuffer(sink, body, make([]byte, 256<<10))
 	if err := fw.Flush(); err != nil {
@@ -344,5 +344,22 @@ type countingWriter struct {
 func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.onWrite(int64(n))
+	return n, err
+}
+
+// writebackFile starts kernel writeback every 8 MiB so data streams to disk during the download
+// instead of all at the final fsync.
+type writebackFile struct {
+	f           *os.File
+	off, synced int64
+}
+
+func (w *writebackFile) Write(b []byte) (int, error) {
+	n, err := w.f.Write(b)
+	w.off += int64(n)
+	if w.off-w.synced >= 8<<20 {
+		startWriteback(w.f, w.synced, w.off-w.synced)
+		w.synced = w.off
+	}
 	return n, err
 }

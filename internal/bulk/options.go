@@ -63,7 +63,7 @@ type Result struct {
 const (
 	DefaultMaxPollInterval = 5 * time.Minute
 	DefaultTimeout         = 30 * 24 * time.Hour
-	DefaultConcurrency     = 4
+	DefaultConcurrency     = 8
 	DefaultMaxConcurrency  = 16
 	DefaultMaxLineBytes    = 1 << 30
 	DefaultMaxAttempts     = 6
