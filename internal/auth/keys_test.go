@@ -281,3 +281,21 @@ func TestJoseCLIKeys_AU12(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAssertion measures minting one signed client assertion per algorithm.
+func BenchmarkAssertion(b *testing.B) {
+	for _, alg := range []string{AlgRS384, AlgES384} {
+		b.Run(alg, func(b *testing.B) {
+			k, err := GenerateKey(alg, "bench", rand.Reader)
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			for b.Loop() {
+				if _, err := k.Assertion("client", "https://ehr.example/token", now, "jti"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

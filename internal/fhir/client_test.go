@@ -241,3 +241,18 @@ func TestConcurrentRefresh_AU30(t *testing.T) {
 		t.Errorf("token requests = %d, want 2 (initial + one shared refresh)", got)
 	}
 }
+
+// BenchmarkDo measures one authorized GET through every layer against the in-process server.
+func BenchmarkDo(b *testing.B) {
+	s := fhirtest.NewServer(b)
+	s.Handle("GET Patient/{id}", (&okRoute{}).handle)
+	c, err := fhir.New(context.Background(), s.Options("Patient"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := get(context.Background(), c, "Patient/1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
