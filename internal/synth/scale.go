@@ -51,16 +51,22 @@ type scaleJob struct {
 	urlRef  bool
 }
 
-var ndjsonName = regexp.MustCompile(`^([A-Za-z]+)(\..*)?(\.ndjson(?:\.gz)?)$`)
+// ndjsonName splits an input file name into the group it belongs to (the resource type, or
+// whatever precedes the first dot, e.g. "1" for Epic's numbered files) and its extension.
+var ndjsonName = regexp.MustCompile(`^([^.]+)(\..*)?(\.ndjson(?:\.gz)?)$`)
 
 // Scale copies the bulk export folder src into dst copies times, prefixing every resource id and
 // every relative reference id with "c<N>-" (N = 1..copies) so the copies are distinct resources
 // whose references stay consistent. Output files keep their input compression (".gz" in, ".gz"
 // out). deleted/ Bundles are scaled the same way (their entry.request.url too); log.ndjson and
 // error/ files are copied once, unchanged. Files are streamed line by line and written atomically.
+// dst must be empty or missing, so no stale files from an earlier run mix with the new ones.
 func Scale(src, dst string, copies int, opts ScaleOptions) (ScaleStats, error) {
 	if copies < 1 {
 		return ScaleStats{}, fmt.Errorf("scale: copies must be at least 1, got %d", copies)
+	}
+	if entries, err := os.ReadDir(dst); err == nil && len(entries) > 0 {
+		return ScaleStats{}, fmt.Errorf("scale: output folder %s is not empty; remove it or choose another", dst)
 	}
 	jobs, err := planScale(src, dst, copies, opts)
 	if err != nil {

@@ -191,6 +191,32 @@ func TestScaleRejectsEmptySource(t *testing.T) {
 	}
 }
 
+func TestScaleRejectsNonEmptyOutput(t *testing.T) {
+	src, _ := generate(t, Options{Patients: 1, Seed: 1})
+	dst := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dst, "Patient.007.ndjson"), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Scale(src, dst, 1, ScaleOptions{}); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("error %v, want one saying the output folder is not empty", err)
+	}
+}
+
+func TestScaleKeepsFilesNamedWithoutAResourceType(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "1.ndjson"), []byte(`{"resourceType":"Patient","id":"a"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := Scale(src, dst, 2, ScaleOptions{})
+	if err != nil || stats.Resources != 2 {
+		t.Fatalf("Scale: %+v, %v; want 2 resources", stats, err)
+	}
+	got, err := os.ReadFile(filepath.Join(dst, "1.001.ndjson"))
+	if err != nil || string(got) != `{"resourceType":"Patient","id":"c2-a"}`+"\n" {
+		t.Errorf("1.001.ndjson = %q, %v", got, err)
+	}
+}
+
 // sharedDir returns a path under /work/shared, found as ../shared from the module root, or skips.
 func sharedDir(t testing.TB, parts ...string) string {
 	t.Helper()
