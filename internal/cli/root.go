@@ -58,7 +58,7 @@ func exactArgs(n int) cobra.PositionalArgs {
 
 // subcommandConstructors builds every subcommand; each lives in its own file.
 func subcommandConstructors() []*cobra.Command {
-	return []*cobra.Command{newETLCmd()}
+	return []*cobra.Command{newETLCmd(), newKeygenCmd()}
 }
 
 // Main runs the command line and returns the process exit code.
