@@ -3,10 +3,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -61,11 +64,12 @@ func subcommandConstructors() []*cobra.Command {
 	return []*cobra.Command{newETLCmd(), newKeygenCmd()}
 }
 
-// Main runs the command line and returns the process exit code.
-func Main(args []string, stdout, stderr io.Writer) int {
+// Main runs the command line and returns the process exit code. Ctrl-C or SIGTERM cancel ctx, so
+// every command stops cleanly (temporary files removed, partial tables discarded).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(withDefaultSubcommand(root, args))
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -105,5 +109,8 @@ func withDefaultSubcommand(root *cobra.Command, args []string) []string {
 
 // Run is the entry point used by main.
 func Run() {
-	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
