@@ -393,28 +393,3 @@ func (s *Server) serveBody(rw http.ResponseWriter, r *http.Request, i int, fault
 	}
 	http.ServeContent(w, r, "", time.Time{}, rs)
 }
-
-// slowWriter sends a body in 64 KiB chunks with a pause after each.
-type slowWriter struct {
-	http.ResponseWriter
-	delay time.Duration
-}
-
-func (w *slowWriter) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		c := min(len(p), 64<<10)
-		m, err := w.ResponseWriter.Write(p[:c])
-		n += m
-		if err != nil {
-			return n, err
-		}
-		w.ResponseWriter.(http.Flusher).Flush()
-		time.Sleep(w.delay)
-		p = p[c:]
-	}
-	return n, nil
-}
-
-// Flush implements http.Flusher.
-func (w *slowWriter) Flush() { w.ResponseWriter.(http.Flusher).Flush() }

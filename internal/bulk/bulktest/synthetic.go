@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
+	"time"
 )
 
 // SyntheticLineLen is the length of every generated ndjson line, newline included.
@@ -72,3 +74,28 @@ func (s *Synthetic) Seek(offset int64, whence int) (int64, error) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// slowWriter sends a body in 64 KiB chunks with a pause after each.
+type slowWriter struct {
+	http.ResponseWriter
+	delay time.Duration
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		c := min(len(p), 64<<10)
+		m, err := w.ResponseWriter.Write(p[:c])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		w.ResponseWriter.(http.Flusher).Flush()
+		time.Sleep(w.delay)
+		p = p[c:]
+	}
+	return n, nil
+}
+
+// Flush implements http.Flusher.
+func (w *slowWriter) Flush() { w.ResponseWriter.(http.Flusher).Flush() }
