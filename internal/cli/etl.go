@@ -177,7 +177,7 @@ func printReport(w io.Writer, r *etl.Report) {
 	}
 	tw.Flush()
 	if len(r.NoTaskRows) > 0 {
-		fmt.Fprintf(w, "\nNot processed (no task reads these types): %s\n", countList(r.NoTaskRows, "file"))
+		fmt.Fprintf(w, "\nNot processed (no task reads these types): %s\n", countList(r.NoTaskRows, "row"))
 	}
 	if len(r.UnknownExtensions) > 0 {
 		fmt.Fprintln(w, "\nUnknown extensions (kept only as {url} stubs):")

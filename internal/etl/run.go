@@ -12,6 +12,7 @@ import (
 
 	"cumulus-etl/internal/deid"
 	"cumulus-etl/internal/input"
+	"cumulus-etl/internal/ndjson"
 	"cumulus-etl/internal/tables"
 )
 
@@ -31,7 +32,7 @@ var (
 type Report struct {
 	JobDir            string
 	Summaries         []*TaskSummary
-	NoTaskRows        map[string]int64 // resource types in the input that no task reads: their file count
+	NoTaskRows        map[string]int64 // resource types in the input that no task reads: their row count
 	UnknownExtensions map[string]int
 	Outcomes          []input.Outcome // OperationOutcomes found in the export's error/ folder
 }
@@ -77,7 +78,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	j := &job{cfg: cfg, scrubber: scrubber, codebook: cb,
 		format: &tables.NDJSON{Root: cfg.OutputDir, BatchSize: cfg.BatchSize}}
 
-	report := &Report{NoTaskRows: filesWithoutTask(exp)}
+	report := &Report{}
+	if report.NoTaskRows, err = rowsWithoutTask(exp); err != nil {
+		return nil, err
+	}
 	if report.Outcomes, err = input.ReadOutcomes(exp.Errors); err != nil {
 		return nil, err
 	}
@@ -96,6 +100,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	failed := false
 	var written []string
 	for _, t := range tasks {
+		taskStart := time.Now()
+		fmt.Fprintf(cfg.Stdout, "%s: reading %s\n", t.Name, describeFiles(exp.Resources[t.Resource]))
 		summary, err := j.runTask(ctx, t, exp.Resources[t.Resource], j.fakeIDs(t.Resource, deleted[t.Resource]), info)
 		report.Summaries = append(report.Summaries, summary)
 		if err != nil {
@@ -108,6 +114,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		} else {
 			written = append(written, t.Name)
 		}
+		fmt.Fprintf(cfg.Stdout, "%s: %d rows written in %s\n", t.Name, summary.Written, time.Since(taskStart).Round(time.Millisecond))
 		failed = failed || summary.HadErrors
 		if err := writeJSONFile(filepath.Join(report.JobDir, t.Name+".json"), summary, 0o644); err != nil {
 			return report, err
@@ -204,19 +211,66 @@ func tasksWithInput(cfg Config, exp *input.Export) ([]Task, error) {
 	return out, nil
 }
 
-// filesWithoutTask counts, per resource type that no task reads, the files found.
-func filesWithoutTask(exp *input.Export) map[string]int64 {
+// rowsWithoutTask counts, per resource type that no task reads, the rows found, so the user sees
+// what was left out.
+func rowsWithoutTask(exp *input.Export) (map[string]int64, error) {
 	known := map[string]bool{}
 	for _, t := range allTasks {
 		known[t.Resource] = true
 	}
 	out := map[string]int64{}
 	for rt, files := range exp.Resources {
-		if !known[rt] {
-			out[rt] = int64(len(files))
+		if known[rt] {
+			continue
+		}
+		for _, f := range files {
+			n, err := countRows(f.Path)
+			if err != nil {
+				return nil, err
+			}
+			out[rt] += n
 		}
 	}
-	return out
+	return out, nil
+}
+
+func countRows(path string) (int64, error) {
+	r, err := ndjson.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	var n int64
+	for r.Next() {
+		n++
+	}
+	return n, r.Err()
+}
+
+// describeFiles says how much input a task has, e.g. "2 files (1.3 GB)".
+func describeFiles(files []input.File) string {
+	var size int64
+	for _, f := range files {
+		size += f.Size
+	}
+	unit := "file"
+	if len(files) != 1 {
+		unit = "files"
+	}
+	return fmt.Sprintf("%d %s (%s)", len(files), unit, humanBytes(size))
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func (j *job) fakeIDs(resourceType string, ids map[string]struct{}) map[string]struct{} {
