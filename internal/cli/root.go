@@ -61,7 +61,7 @@ func exactArgs(n int) cobra.PositionalArgs {
 
 // subcommandConstructors builds every subcommand; each lives in its own file.
 func subcommandConstructors() []*cobra.Command {
-	return []*cobra.Command{newETLCmd(), newKeygenCmd()}
+	return []*cobra.Command{newETLCmd(), newExportCmd(), newKeygenCmd()}
 }
 
 // Main runs the command line and returns the process exit code. Ctrl-C or SIGTERM cancel ctx, so

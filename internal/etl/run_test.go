@@ -162,7 +162,7 @@ func TestRun_BadRowsAreRejectedWithFileAndLine(t *testing.T) {
 		{"missing id", `{"resourceType":"Condition"}`, "no id"},
 		{"resourceType contradicts file name", `{"resourceType":"Patient","id":"x"}`, `resourceType "Patient" in a Condition file`},
 		{"invalid UTF-8", "{\"resourceType\":\"Condition\",\"id\":\"x\xff\"}", "not valid UTF-8"},
-		{"trailing data", `{"resourceType":"Condition","id":"x"} {}`, "unexpected data"},
+		{"trailing data", `{"resourceType":"Condition","id":"x"} {}`, "after top-level value"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
