@@ -51,9 +51,6 @@ func CreateLevel(path string, level int) (*File, error) {
 	return f, nil
 }
 
-// Path returns the final path of the file.
-func (f *File) Path() string { return f.path }
-
 // Write appends uncompressed bytes to the file.
 func (f *File) Write(p []byte) (int, error) {
 	n, err := f.buf.Write(p)
