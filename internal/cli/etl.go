@@ -23,6 +23,9 @@ type etlFlags struct {
 	allowMissing              bool
 	exportGroup, exportTime   string
 	workers                   int
+
+	exportTo string       // where an internal export's files go (kept); default a private temp folder
+	export   exportConfig // bulk export flags, for a URL INPUT
 }
 
 // newETLCmd builds the default "etl" subcommand.
@@ -33,7 +36,8 @@ func newETLCmd() *cobra.Command {
 		Short: "Extract, de-identify and write tables (the default command)",
 		Long: `Reads a bulk FHIR export, de-identifies it and writes one table per resource type.
 
-INPUT   a folder holding a bulk FHIR export (ndjson, optionally gzipped, made by any bulk export tool)
+INPUT   a folder holding a bulk FHIR export (ndjson, optionally gzipped, made by any bulk export tool),
+        or a FHIR server URL (https://host/fhir, .../Group/ID or .../Patient) to export from on the fly
 OUTPUT  where the de-identified tables go; this folder may leave the hospital
 PHI     where the codebook and other secrets go; this folder must stay at the hospital
 
@@ -55,6 +59,9 @@ Other commands: export, keygen (see cumulus-etl COMMAND --help).`,
 	fl.StringVar(&f.exportGroup, "export-group", "", "the export's Group id, when the input has no export log")
 	fl.StringVar(&f.exportTime, "export-timestamp", "", "the export's transaction time (ISO 8601), when the input has no export log")
 	fl.IntVar(&f.workers, "workers", 0, "parallel de-identification workers (default: one per CPU)")
+	fl.StringVar(&f.exportTo, "export-to", "", "with a URL INPUT: keep the exported files in this local folder (default: a private temporary folder, deleted afterwards)")
+	addExportFlags(fl, &f.export)
+	addAuthFlags(fl, &f.export.auth)
 	return cmd
 }
 
@@ -68,6 +75,13 @@ func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
 		return err
 	}
 	cfg.Stdout, cfg.Stderr, cfg.Version = cmd.OutOrStdout(), cmd.ErrOrStderr(), Version
+	if isURL(args[0]) {
+		cleanup, err := exportInput(cmd.Context(), cmd.ErrOrStderr(), f, &cfg)
+		defer cleanup()
+		if err != nil {
+			return err
+		}
+	}
 	printConfig(cfg.Stdout, cfg)
 	report, err := etl.Run(cmd.Context(), cfg)
 	if report != nil {
@@ -90,8 +104,9 @@ func (f etlFlags) config(args []string) (etl.Config, error) {
 	if f.batchSize <= 0 {
 		return cfg, exitf(ExitArgsInvalid, "--batch-size must be a positive number")
 	}
-	if isURL(cfg.InputDir) {
-		return cfg, exitf(ExitArgsInvalid, "a FHIR server URL as INPUT is not supported yet: run `cumulus-etl export URL DIR` first and give DIR as INPUT")
+	if !isURL(cfg.InputDir) && f.usesExportFlags() {
+		return cfg, exitf(ExitArgsConflict, "you provided FHIR bulk export options (--export-to, --since, --until, ...) "+
+			"but INPUT is a folder, not a FHIR server URL")
 	}
 	if f.exportTime != "" {
 		t, err := parseTimestamp(f.exportTime)
@@ -106,6 +121,13 @@ func (f etlFlags) config(args []string) (etl.Config, error) {
 	}
 	cfg.Tasks, cfg.ExplicitTasks = tasks, len(f.tasks) > 0
 	return cfg, nil
+}
+
+// usesExportFlags reports whether any option that only makes sense for a URL INPUT was given.
+func (f etlFlags) usesExportFlags() bool {
+	e := f.export
+	return f.exportTo != "" || e.since != "" || e.until != "" || e.resume != "" || len(e.typeFilters) > 0 ||
+		len(e.elements) > 0 || len(e.patients) > 0 || e.post || e.partial
 }
 
 func isTaskHelp(tasks []string) bool {

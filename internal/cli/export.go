@@ -11,13 +11,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/spf13/cobra"
 
 	"cumulus-etl/internal/bulk"
+	"cumulus-etl/internal/etl"
 	"cumulus-etl/internal/fhir"
 )
 
-// exportConfig holds the export command's flags.
+// exportConfig holds the bulk export flags, shared by `export` and by `etl` with a URL INPUT.
 type exportConfig struct {
 	auth                         fhir.AuthConfig
 	types, typeFilters, tasks    []string
@@ -25,18 +28,6 @@ type exportConfig struct {
 	since, until, resume         string
 	post, cancel, partial, quiet bool
 	maxPollInterval              time.Duration
-}
-
-// defaultTaskResources maps Cumulus ETL's default tasks to the resource each one reads, until the
-// etl package provides the task list.
-var defaultTaskResources = map[string]string{
-	"allergyintolerance": "AllergyIntolerance", "condition": "Condition", "device": "Device",
-	"diagnosticreport": "DiagnosticReport", "documentreference": "DocumentReference", "encounter": "Encounter",
-	"episodeofcare": "EpisodeOfCare", "immunization": "Immunization", "location": "Location",
-	"medication": "Medication", "medicationdispense": "MedicationDispense", "medicationrequest": "MedicationRequest",
-	"observation": "Observation", "organization": "Organization", "patient": "Patient",
-	"practitioner": "Practitioner", "practitionerrole": "PractitionerRole", "procedure": "Procedure",
-	"servicerequest": "ServiceRequest", "specimen": "Specimen",
 }
 
 // newExportCmd builds "cumulus-etl export [OPTION]... URL DIR".
@@ -47,49 +38,47 @@ func newExportCmd() *cobra.Command {
 		Short: "Run a FHIR Bulk Data export into a folder (resumable)",
 		Long: "Run a FHIR Bulk Data export from URL (a FHIR base, .../Patient or .../Group/ID, with or without\n" +
 			"$export and query parameters) into DIR. Rerunning the same command resumes it.",
-		Args: cobra.ExactArgs(2),
+		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExport(cmd.Context(), cmd.ErrOrStderr(), args[0], args[1], c)
 		},
 	}
 	f := cmd.Flags()
+	f.SortFlags = false
 	f.StringSliceVar(&c.types, "type", nil, "resource types to export (_type; repeatable or comma-separated)")
-	f.StringArrayVar(&c.typeFilters, "type-filter", nil, "a _typeFilter query such as 'Observation?category=laboratory' (repeatable)")
 	f.StringSliceVar(&c.tasks, "task", nil, "export the resources these tasks read (repeatable or comma-separated)")
+	addExportFlags(f, &c)
+	f.BoolVar(&c.cancel, "cancel", false, "cancel the export given by --resume or saved in DIR, and exit")
+	addAuthFlags(f, &c.auth)
+	return cmd
+}
+
+// addExportFlags registers the flags that shape a bulk export.
+func addExportFlags(f *pflag.FlagSet, c *exportConfig) {
+	f.StringArrayVar(&c.typeFilters, "type-filter", nil, "a _typeFilter query such as 'Observation?category=laboratory' (repeatable)")
 	f.StringVar(&c.since, "since", "", "only resources changed after this FHIR instant (_since)")
 	f.StringVar(&c.until, "until", "", "only resources changed before this FHIR instant (_until)")
 	f.StringSliceVar(&c.elements, "elements", nil, "only these elements (_elements; repeatable or comma-separated)")
 	f.StringSliceVar(&c.patients, "patient", nil, "only these patients (patient; uses a POST kick-off)")
 	f.BoolVar(&c.post, "post", false, "kick off with POST and a Parameters body instead of GET")
 	f.StringVar(&c.resume, "resume", "", "status URL of an export already started (printed at kick-off)")
-	f.BoolVar(&c.cancel, "cancel", false, "cancel the export given by --resume or saved in DIR, and exit")
 	f.DurationVar(&c.maxPollInterval, "max-poll-interval", bulk.DefaultMaxPollInterval, "longest wait between status checks (a 429's Retry-After is still honoured)")
 	f.BoolVar(&c.partial, "partial-manifests", false, "ask for partial manifests and download files while the export runs")
-	f.BoolVar(&c.quiet, "quiet", false, "print only warnings and errors")
-	addAuthFlags(f, &c.auth)
-	return cmd
+	f.BoolVar(&c.quiet, "quiet", false, "print only warnings and errors during the export")
 }
 
 // runExport runs or cancels the export and maps failures to Cumulus exit codes.
 func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c exportConfig) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	base, _, err := bulk.ParseExportURL(rawURL)
-	if err != nil {
-		return &ExitError{Code: ExitArgsInvalid, Err: err}
-	}
 	types, err := exportTypes(c)
 	if err != nil {
 		return err
 	}
 	if len(types) == 0 && !strings.Contains(rawURL, "_type=") {
-		types = scopeTypes(rawURL, nil) // Cumulus asks for the default tasks' resources
+		types = etl.Resources(etl.AllTasks()) // Cumulus asks for the default tasks' resources
 	}
-	client, err := fhir.New(ctx, fhir.Options{BaseURL: base, Auth: c.auth, Resources: scopeTypes(rawURL, types),
-		Version: Version, MaxConnsPerHost: bulk.DefaultMaxConcurrency})
+	client, err := newExportClient(ctx, rawURL, types, c.auth)
 	if err != nil {
-		return &ExitError{Code: authExitCode(err), Err: err}
+		return err
 	}
 	if c.cancel {
 		if err := bulk.Cancel(ctx, client, dir, c.resume); err != nil {
@@ -101,13 +90,9 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 		fmt.Fprintln(stderr, "Export cancelled.")
 		return nil
 	}
-	fi, _ := os.Stderr.Stat()
-	res, err := bulk.Export(ctx, client, bulk.Options{URL: rawURL, Dir: dir, Types: types, TypeFilters: c.typeFilters,
-		Since: c.since, Until: c.until, Elements: c.elements, Patients: c.patients, Post: c.post, Resume: c.resume,
-		MaxPollInterval: c.maxPollInterval, PartialManifests: c.partial, Progress: stderr, Quiet: c.quiet,
-		TTY: stderr == io.Writer(os.Stderr) && fi != nil && fi.Mode()&os.ModeCharDevice != 0, ClientVersion: Version})
+	res, err := doExport(ctx, stderr, client, rawURL, dir, types, c)
 	if err != nil {
-		return &ExitError{Code: exportExitCode(err), Err: err}
+		return err
 	}
 	if !c.quiet {
 		fmt.Fprintf(stderr, "Export complete: %d files, %d resources in %s\n", res.Files, res.Resources, dir)
@@ -115,16 +100,43 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 	return nil
 }
 
+// newExportClient connects to the FHIR server behind rawURL with the given credentials.
+func newExportClient(ctx context.Context, rawURL string, types []string, auth fhir.AuthConfig) (*fhir.Client, error) {
+	base, _, err := bulk.ParseExportURL(rawURL)
+	if err != nil {
+		return nil, &ExitError{Code: ExitArgsInvalid, Err: err}
+	}
+	client, err := fhir.New(ctx, fhir.Options{BaseURL: base, Auth: auth, Resources: scopeTypes(rawURL, types),
+		Version: Version, MaxConnsPerHost: bulk.DefaultMaxConcurrency})
+	if err != nil {
+		return nil, &ExitError{Code: authExitCode(err), Err: err}
+	}
+	return client, nil
+}
+
+// doExport runs one export into dir.
+func doExport(ctx context.Context, stderr io.Writer, client bulk.Doer, rawURL, dir string, types []string, c exportConfig) (*bulk.Result, error) {
+	fi, _ := os.Stderr.Stat()
+	res, err := bulk.Export(ctx, client, bulk.Options{URL: rawURL, Dir: dir, Types: types, TypeFilters: c.typeFilters,
+		Since: c.since, Until: c.until, Elements: c.elements, Patients: c.patients, Post: c.post, Resume: c.resume,
+		MaxPollInterval: c.maxPollInterval, PartialManifests: c.partial, Progress: stderr, Quiet: c.quiet,
+		TTY: stderr == io.Writer(os.Stderr) && fi != nil && fi.Mode()&os.ModeCharDevice != 0, ClientVersion: Version})
+	if err != nil {
+		return nil, &ExitError{Code: exportExitCode(err), Err: err}
+	}
+	return res, nil
+}
+
 // exportTypes resolves --type and --task: --type alone replaces the default set, --task adds the
 // tasks' resources, and with neither the URL's own _type (if any) or every default task is used.
 func exportTypes(c exportConfig) ([]string, error) {
 	var types []string
-	for _, t := range c.tasks {
-		r, ok := defaultTaskResources[strings.ToLower(strings.TrimSpace(t))]
-		if !ok {
-			return nil, exitf(ExitTaskUnknown, "unknown task %q", t)
+	if len(c.tasks) > 0 {
+		tasks, err := etl.SelectTasks(c.tasks)
+		if err != nil {
+			return nil, &ExitError{Code: ExitTaskUnknown, Err: err}
 		}
-		types = append(types, r)
+		types = etl.Resources(tasks)
 	}
 	types = append(types, c.types...)
 	slices.Sort(types)
@@ -141,9 +153,7 @@ func scopeTypes(rawURL string, types []string) []string {
 		}
 	}
 	if len(out) == 0 {
-		for _, r := range defaultTaskResources {
-			out = append(out, r)
-		}
+		out = etl.Resources(etl.AllTasks())
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"cumulus-etl/internal/etl"
+)
+
+// exportInput runs the bulk export for an etl whose INPUT is a FHIR server URL ("internal
+// export") and points cfg at the exported folder. The returned cleanup removes a temporary export
+// folder, also after a failure or Ctrl-C; it is never nil.
+func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Config) (cleanup func(), err error) {
+	cleanup = func() {}
+	rawURL := cfg.InputDir
+	dir := f.exportTo
+	if dir == "" {
+		// MkdirTemp makes the folder 0700: exported files are PHI.
+		if dir, err = os.MkdirTemp("", "cumulus-etl-export-"); err != nil {
+			return cleanup, fmt.Errorf("creating a temporary export folder: %w", err)
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+	} else if err := checkExportTo(dir); err != nil {
+		return cleanup, err
+	}
+
+	types := etl.Resources(cfg.Tasks)
+	client, err := newExportClient(ctx, rawURL, types, f.export.auth)
+	if err != nil {
+		return cleanup, err
+	}
+	res, err := doExport(ctx, stderr, client, rawURL, dir, types, f.export)
+	if err != nil {
+		return cleanup, err
+	}
+	cfg.InputDescription, cfg.InputDir = rawURL, dir
+	if cfg.ExportURL == "" {
+		cfg.ExportURL = res.ExportURL
+	}
+	if cfg.ExportGroup == "" {
+		cfg.ExportGroup = res.GroupName
+	}
+	if cfg.ExportTimestamp.IsZero() {
+		cfg.ExportTimestamp = res.TransactionTime
+	}
+	return cleanup, nil
+}
+
+// checkExportTo accepts a local --export-to folder that is missing, empty, or holds an earlier
+// export of ours (which the export then resumes or reuses).
+func checkExportTo(dir string) error {
+	if strings.Contains(dir, "://") {
+		return exitf(ExitExportFolderNotLocal, "--export-to must be a local folder, not %s", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return os.MkdirAll(dir, 0o700)
+	} else if err != nil {
+		return exitf(ExitArgsInvalid, "--export-to: %v", err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".cumulus-export")); err == nil {
+		return nil
+	}
+	return exitf(ExitExportFolderNotEmpty, "--export-to folder %s already holds files that are not an export of ours; "+
+		"give an empty or new folder", dir)
+}

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"cumulus-etl/internal/bulk/bulktest"
+)
+
+// sampleFiles serves the bundled sample export from the fake Bulk Data server.
+func sampleFiles(t *testing.T) []bulktest.File {
+	t.Helper()
+	root := filepath.Join(repoRoot(t), "sample", "export")
+	var files []bulktest.File
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Base(path) == "log.ndjson" {
+			return err
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		kind := "output"
+		switch filepath.Base(filepath.Dir(path)) {
+		case "error":
+			kind = "error"
+		case "deleted":
+			kind = "deleted"
+		}
+		files = append(files, bulktest.File{Kind: kind, Type: strings.SplitN(filepath.Base(path), ".", 2)[0], Body: body})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func TestETL_URLInputMatchesFolderInput(t *testing.T) {
+	srv := bulktest.New(bulktest.Script{Files: sampleFiles(t)})
+	defer srv.Close()
+	tmp := t.TempDir()
+	phi := filepath.Join(tmp, "phi")
+	exportTo := filepath.Join(tmp, "export")
+
+	code, stdout, stderr := runCLI(t, srv.GroupURL(), filepath.Join(tmp, "from-url"), phi, "--export-to", exportTo, "--quiet")
+	if code != ExitOK {
+		t.Fatalf("etl URL: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, filepath.Join(repoRoot(t), "sample", "export"), filepath.Join(tmp, "from-folder"), phi)
+	if code != ExitOK {
+		t.Fatalf("etl folder: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	tables, _ := filepath.Glob(filepath.Join(tmp, "from-folder", "*", "*.ndjson"))
+	compared := 0
+	for _, path := range tables {
+		table := filepath.Base(filepath.Dir(path))
+		if strings.HasPrefix(table, "etl__") {
+			continue // completion rows differ by design: another export time and URL
+		}
+		want, _ := os.ReadFile(path)
+		got, err := os.ReadFile(filepath.Join(tmp, "from-url", table, filepath.Base(path)))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("table %s differs between URL and folder input (%v)", table, err)
+		}
+		compared++
+	}
+	if compared < 20 {
+		t.Errorf("compared only %d tables", compared)
+	}
+	if _, err := os.Stat(filepath.Join(exportTo, "Patient.000.ndjson")); err != nil {
+		t.Errorf("--export-to folder does not keep the export: %v", err)
+	}
+	completion := readLines(t, filepath.Join(tmp, "from-url", "etl__completion", "etl__completion.000.ndjson"))
+	if len(completion) == 0 || !strings.Contains(completion[0], `"group_name":"G1"`) || !strings.Contains(completion[0], "2015-02-07T13:28:17+02:00") {
+		t.Errorf("completion rows do not name the export's group and time: %v", completion)
+	}
+}
+
+func TestETL_URLInputTemporaryFolderIsRemoved(t *testing.T) {
+	srv := bulktest.New(bulktest.Script{Files: sampleFiles(t)})
+	defer srv.Close()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", filepath.Join(tmp, "tmp"))
+	os.MkdirAll(filepath.Join(tmp, "tmp"), 0o700)
+	code, stdout, stderr := runCLI(t, srv.GroupURL(), filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"), "--quiet")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if left, _ := os.ReadDir(filepath.Join(tmp, "tmp")); len(left) != 0 {
+		t.Errorf("temporary export files left behind: %v", left)
+	}
+}
+
+func TestETL_ExportOptionRules(t *testing.T) {
+	tmp := t.TempDir()
+	notEmpty := filepath.Join(tmp, "full")
+	os.MkdirAll(notEmpty, 0o755)
+	os.WriteFile(filepath.Join(notEmpty, "x.txt"), []byte("x"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"--since with a folder INPUT exit 22", []string{tmp, tmp + "/o", tmp + "/p", "--since", "2020-01-01"}, ExitArgsConflict},
+		{"--export-to with a folder INPUT exit 22", []string{tmp, tmp + "/o", tmp + "/p", "--export-to", tmp + "/e"}, ExitArgsConflict},
+		{"--export-to not local exit 27", []string{"https://127.0.0.1:1/fhir", tmp + "/o", tmp + "/p", "--export-to", "s3://bucket/x"}, ExitExportFolderNotLocal},
+		{"--export-to not empty exit 26", []string{"https://127.0.0.1:1/fhir", tmp + "/o", tmp + "/p", "--export-to", notEmpty}, ExitExportFolderNotEmpty},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, stdout, stderr := runCLI(t, tc.args...); code != tc.want {
+				t.Errorf("exit %d, want %d\n%s\n%s", code, tc.want, stdout, stderr)
+			}
+		})
+	}
+}
