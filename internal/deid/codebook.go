@@ -49,7 +49,7 @@ type hasher struct {
 	mac hash.Hash
 	in  []byte
 	sum [sha256.Size]byte
-	hex [2 * sha256.Size]byte
+	out []byte
 }
 
 // NewCodebook returns a fresh codebook with a random 32-byte salt and a new uuid4 codebook id,
@@ -213,17 +213,23 @@ func (c *Codebook) Modified() bool { return c.modified }
 // otherwise it is HMAC-SHA256(salt, realID) as 64 lowercase hex digits, so the same real id gets
 // the same fake id whatever the resource type. Use resourceType "" for contained-resource ids.
 func (c *Codebook) FakeID(resourceType, realID string) string {
+	return c.fakeRef("", resourceType, realID)
+}
+
+// fakeRef returns prefix + FakeID(resourceType, realID) with a single allocation.
+func (c *Codebook) fakeRef(prefix, resourceType, realID string) string {
 	if m := c.legacy[resourceType]; m != nil {
 		if fake, ok := m[realID]; ok && fake != "" {
-			return fake
+			return prefix + fake
 		}
 	}
 	h := c.macs.Get().(*hasher)
 	h.mac.Reset()
 	h.in = append(h.in[:0], realID...)
 	h.mac.Write(h.in)
-	hex.Encode(h.hex[:], h.mac.Sum(h.sum[:0]))
-	fake := string(h.hex[:])
+	h.out = append(h.out[:0], prefix...)
+	h.out = hex.AppendEncode(h.out, h.mac.Sum(h.sum[:0]))
+	fake := string(h.out)
 	c.macs.Put(h)
 	return fake
 }

@@ -14,7 +14,7 @@ func (w *walker) anonRef(m map[string]any, ref string) (string, error) {
 		if !validID(contained) {
 			return "", reject("contained reference without a valid id")
 		}
-		return "#" + cb.FakeID("", contained), nil
+		return cb.fakeRef("#", "", contained), nil
 	}
 	if strings.ContainsRune(ref, ':') {
 		return "", reject("absolute reference (URL or URN); only relative references can be de-identified")
@@ -25,7 +25,7 @@ func (w *walker) anonRef(m map[string]any, ref string) (string, error) {
 		if !validType(typ) || !validID(ref) {
 			return "", reject("reference is a bare id without a resource type")
 		}
-		return typ + "/" + cb.FakeID(typ, ref), nil
+		return cb.fakeRef(typ+"/", typ, ref), nil
 	}
 	if ref[i] == '?' {
 		return "", reject("search (conditional) reference has no id to de-identify")
@@ -44,7 +44,7 @@ func (w *walker) anonRef(m map[string]any, ref string) (string, error) {
 	if !validID(id) {
 		return "", reject("reference has an empty or malformed id")
 	}
-	return typ + "/" + cb.FakeID(typ, id), nil
+	return cb.fakeRef(typ+"/", typ, id), nil
 }
 
 func reject(reason string) error { return &rejectError{reason: reason} }

@@ -176,7 +176,7 @@ func (w *walker) leaf(m map[string]any, n *node, k string, v any, act action, af
 		return kept > 0, nil
 	}
 	nv, keep, err := w.scalar(m, n, k, v, act, after)
-	if keep {
+	if keep && nv != v { // v is a primitive here, so comparing is safe; skipping saves a map write
 		m[k] = nv
 	}
 	return keep, err
@@ -187,11 +187,12 @@ func (w *walker) leaf(m map[string]any, n *node, k string, v any, act action, af
 func (w *walker) scalar(m map[string]any, n *node, k string, v any, act action, after *fixups) (any, bool, error) {
 	s, isStr := v.(string)
 	if isStr {
-		s = strings.TrimSpace(s)
+		if t := strings.TrimSpace(s); len(t) != len(s) {
+			s, v = t, t // re-boxing allocates, so only when trimming changed something
+		}
 		if s == "" {
 			return nil, false, nil
 		}
-		v = s
 	}
 	switch act {
 	case actKeep:
