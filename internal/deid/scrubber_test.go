@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -264,4 +265,33 @@ func TestRuleCheckSystem(t *testing.T) {
 			in:   `{"resourceType":"Observation","valueQuantity":{"value":1,` + epic + `,"code":"free text unit"}}`,
 			want: `{"resourceType":"Observation","valueQuantity":{"value":1,` + epic + `,"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"masked"}]}}`},
 	})
+}
+
+func TestScrubIsSafeForConcurrentUse(t *testing.T) {
+	s := newTestScrubber(t)
+	const in = `{"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/p1"},
+		"extension":[{"url":"http://example.org/unknown","valueString":"x"}],"valueString":"secret"}`
+	want := canonical(t, `{"resourceType":"Observation","id":"FAKE(o1)","subject":{"reference":"Patient/FAKE(p1)"},
+		"extension":[{"url":"http://example.org/unknown"}],"_valueString":`+masked+`}`)
+	const workers, each = 4, 200
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				res := decode(t, in)
+				if _, err := s.Scrub(res); err != nil {
+					t.Error(err)
+					return
+				}
+				if got, _ := json.Marshal(res); string(got) != want {
+					t.Errorf("got %s", got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := s.UnknownExtensions()["http://example.org/unknown"]; got != workers*each {
+		t.Errorf("unknown extension counted %d times, want %d", got, workers*each)
+	}
 }
