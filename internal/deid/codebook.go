@@ -33,8 +33,7 @@ var legacyTypes = [...]string{"Patient", "Encounter"}
 // exports of any size) and so never produces Cumulus's codebook-cached-mappings.json; only the
 // legacy Patient/Encounter mappings loaded from an old codebook are held in memory.
 //
-// FakeID is safe for concurrent use. Marshal must not run concurrently with ParseCodebook of the
-// same value (it never does: a Codebook is immutable after construction).
+// A Codebook does not change after construction, so all its methods are safe for concurrent use.
 type Codebook struct {
 	salt     []byte
 	id       string
