@@ -95,8 +95,11 @@ func New(s Script) *Server {
 	if s.TransactionTime == "" {
 		srv.s.TransactionTime = "2015-02-07T13:28:17.239+02:00"
 	}
-	srv.Server = httptest.NewServer(http.HandlerFunc(srv.serveFHIR))
-	srv.Files = httptest.NewServer(http.HandlerFunc(srv.serveCapability))
+	// Both servers are set up before either starts, so handlers see the fields written here.
+	srv.Server = httptest.NewUnstartedServer(http.HandlerFunc(srv.serveFHIR))
+	srv.Files = httptest.NewUnstartedServer(http.HandlerFunc(srv.serveCapability))
+	srv.Server.Start()
+	srv.Files.Start()
 	return srv
 }
 
