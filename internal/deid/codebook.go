@@ -48,7 +48,6 @@ type hasher struct {
 	mac hash.Hash
 	in  []byte
 	sum [sha256.Size]byte
-	out []byte
 }
 
 // NewCodebook returns a fresh codebook with a random 32-byte salt and a new uuid4 codebook id,
@@ -217,20 +216,25 @@ func (c *Codebook) FakeID(resourceType, realID string) string {
 
 // fakeRef returns prefix + FakeID(resourceType, realID) with a single allocation.
 func (c *Codebook) fakeRef(prefix, resourceType, realID string) string {
-	if m := c.legacy[resourceType]; m != nil {
-		if fake, ok := m[realID]; ok && fake != "" {
-			return prefix + fake
+	var buf [128]byte
+	return string(appendFakeRef(c, append(buf[:0], prefix...), resourceType, realID))
+}
+
+// appendFakeRef appends FakeID(resourceType, realID) to dst; it works on strings and on bytes
+// of a JSON line alike, so the byte-level scrubber allocates nothing for it.
+func appendFakeRef[T text](c *Codebook, dst []byte, resourceType, realID T) []byte {
+	if m := c.legacy[string(resourceType)]; m != nil {
+		if fake, ok := m[string(realID)]; ok && fake != "" {
+			return append(dst, fake...)
 		}
 	}
 	h := c.macs.Get().(*hasher)
 	h.mac.Reset()
 	h.in = append(h.in[:0], realID...)
 	h.mac.Write(h.in)
-	h.out = append(h.out[:0], prefix...)
-	h.out = hex.AppendEncode(h.out, h.mac.Sum(h.sum[:0]))
-	fake := string(h.out)
+	dst = hex.AppendEncode(dst, h.mac.Sum(h.sum[:0]))
 	c.macs.Put(h)
-	return fake
+	return dst
 }
 
 // Marshal encodes the codebook as Cumulus writes codebook.json (version 1, Python json.dump's

@@ -16,7 +16,7 @@ func (w *walker) extensions(m map[string]any, n *node, k string, v any, nested b
 		if ext == nil {
 			continue
 		}
-		if w.s.rules.extensionAllowed(url, nested) {
+		if extensionAllowed(w.s.rules, url, nested) {
 			keep, err := w.object(ext, w.s.rules.extension)
 			if err != nil {
 				return false, err

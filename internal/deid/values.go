@@ -9,49 +9,62 @@ import (
 // bare id with a sibling "type". Anything else rejects the resource; the error never repeats the
 // value, which may be PHI.
 func (w *walker) anonRef(m map[string]any, ref string) (string, error) {
-	cb := w.s.cb
-	if contained, ok := strings.CutPrefix(ref, "#"); ok {
-		if !validID(contained) {
-			return "", reject("contained reference without a valid id")
+	typ, id, err := splitRef(ref, func() string { s, _ := m["type"].(string); return strings.TrimSpace(s) })
+	if err != nil {
+		return "", err
+	}
+	if typ == "" {
+		return w.s.cb.fakeRef("#", "", id), nil
+	}
+	return w.s.cb.fakeRef(typ+"/", typ, id), nil
+}
+
+// splitRef finds the resource type and id inside a relative reference; typ is empty for a
+// "#contained" reference. siblingType, called only for a bare id, returns the sibling "type",
+// trimmed (so the answer does not depend on whether that field was scrubbed yet).
+func splitRef[T text](ref T, siblingType func() T) (typ, id T, err error) {
+	if len(ref) > 0 && ref[0] == '#' {
+		if !validID(ref[1:]) {
+			return typ, id, reject("contained reference without a valid id")
 		}
-		return cb.fakeRef("#", "", contained), nil
+		return typ, ref[1:], nil
 	}
-	if strings.ContainsRune(ref, ':') {
-		return "", reject("absolute reference (URL or URN); only relative references can be de-identified")
+	if indexByte(ref, ':') >= 0 {
+		return typ, id, reject("absolute reference (URL or URN); only relative references can be de-identified")
 	}
-	i := strings.IndexAny(ref, "/?")
+	i := indexByte(ref, '/')
+	if q := indexByte(ref, '?'); q >= 0 && (i < 0 || q < i) {
+		return typ, id, reject("search (conditional) reference has no id to de-identify")
+	}
 	if i < 0 {
-		typ, _ := m["type"].(string)
+		typ = siblingType()
 		if !validType(typ) || !validID(ref) {
-			return "", reject("reference is a bare id without a resource type")
+			return typ, id, reject("reference is a bare id without a resource type")
 		}
-		return cb.fakeRef(typ+"/", typ, ref), nil
-	}
-	if ref[i] == '?' {
-		return "", reject("search (conditional) reference has no id to de-identify")
+		return typ, ref, nil
 	}
 	typ, rest := ref[:i], ref[i+1:]
 	if !validType(typ) {
-		return "", reject("reference does not start with a resource type")
+		return typ, id, reject("reference does not start with a resource type")
 	}
-	id, version, versioned := strings.Cut(rest, "/")
-	if versioned {
-		v, ok := strings.CutPrefix(version, "_history/")
-		if !ok || !validID(v) {
-			return "", reject("unexpected path after the reference id")
+	id = rest
+	if j := indexByte(rest, '/'); j >= 0 {
+		id = rest[:j]
+		if v := rest[j+1:]; !hasPrefix(v, "_history/") || !validID(v[len("_history/"):]) {
+			return typ, id, reject("unexpected path after the reference id")
 		}
 	}
 	if !validID(id) {
-		return "", reject("reference has an empty or malformed id")
+		return typ, id, reject("reference has an empty or malformed id")
 	}
-	return cb.fakeRef(typ+"/", typ, id), nil
+	return typ, id, nil
 }
 
 func reject(reason string) error { return &rejectError{reason: reason} }
 
 // validType reports whether s looks like a FHIR resource type name.
-func validType(s string) bool {
-	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+func validType[T text](s T) bool {
+	if len(s) == 0 || s[0] < 'A' || s[0] > 'Z' {
 		return false
 	}
 	for i := 1; i < len(s); i++ {
@@ -65,8 +78,8 @@ func validType(s string) bool {
 
 // validID reports whether s can be an id: non-empty, with no separators or whitespace. (Ids
 // longer than FHIR's 64 characters are accepted: Epic produces them.)
-func validID(s string) bool {
-	if s == "" {
+func validID[T text](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -79,7 +92,7 @@ func validID(s string) bool {
 }
 
 // year keeps a date's leading year digits: "1965-01-13" → "1965".
-func year(s string) (string, bool) {
+func year[T text](s T) (T, bool) {
 	n := 0
 	for n < len(s) && isDigit(s[n]) {
 		n++
@@ -90,43 +103,51 @@ func year(s string) (string, bool) {
 // zip generalizes a US ZIP or ZIP+4 code to its first three digits followed by "00", or to
 // "00000" in a restricted ZIP3 area. Anything that is not a US ZIP code is dropped.
 func (rs *ruleSet) zip(s string) (string, bool) {
-	if len(s) < 5 || !allDigits(s[:5]) {
+	ok, restricted := zipArea(rs, s)
+	switch {
+	case !ok:
 		return "", false
-	}
-	switch plus4 := s[5:]; {
-	case plus4 == "":
-	case len(plus4) == 5 && plus4[0] == '-' && allDigits(plus4[1:]):
-	case len(plus4) == 4 && allDigits(plus4):
-	default:
-		return "", false
-	}
-	if rs.restrictedZip3[s[:3]] {
+	case restricted:
 		return "00000", true
 	}
 	return s[:3] + "00", true
 }
 
-// systemAllows reports whether field k ("code" or "display") of a Coding or Quantity m may stay.
-// Outside site-specific systems everything may. Inside one, vendors' own codes are numeric, so
-// a non-numeric code (and its display) is a site's free-text entry; a display also goes when
-// there is no code or the code is "0" ("other"), which sites fill with typed-in text.
-func (rs *ruleSet) systemAllows(m map[string]any, k string) bool {
-	sys, _ := m["system"].(string)
-	if !rs.siteSpecificSystem(sys) {
-		return true
+// zipArea reports whether s is a US ZIP code, and whether its ZIP3 area is restricted.
+func zipArea[T text](rs *ruleSet, s T) (ok, restricted bool) {
+	if len(s) < 5 || !allDigits(s[:5]) {
+		return false, false
 	}
-	code, _ := m["code"].(string)
-	code = strings.TrimSpace(code)
-	numeric := isInteger(code)
-	if k == "code" {
-		return numeric
+	switch plus4 := s[5:]; {
+	case len(plus4) == 0:
+	case len(plus4) == 5 && plus4[0] == '-' && allDigits(plus4[1:]):
+	case len(plus4) == 4 && allDigits(plus4):
+	default:
+		return false, false
 	}
-	return numeric && strings.TrimLeft(code, "+-0") != ""
+	return true, rs.restrictedZip3[string(s[:3])]
 }
 
-func (rs *ruleSet) siteSpecificSystem(sys string) bool {
+// systemAllows reports whether field k ("code" or "display") of a Coding or Quantity may stay,
+// given its sibling system and code. Outside site-specific systems everything may. Inside one,
+// vendors' own codes are numeric, so a non-numeric code (and its display) is a site's free-text
+// entry; a display also goes when there is no code or the code is "0" ("other"), which sites
+// fill with typed-in text. The caller trims both siblings, so the answer does not depend on
+// whether they were scrubbed yet.
+func systemAllows[T text](rs *ruleSet, system, code T, isCode bool) bool {
+	if !siteSpecificSystem(rs, system) {
+		return true
+	}
+	numeric := isInteger(code)
+	if isCode {
+		return numeric
+	}
+	return numeric && trimLeftSignsAndZeros(code) > 0
+}
+
+func siteSpecificSystem[T text](rs *ruleSet, sys T) bool {
 	for _, prefix := range rs.siteSpecific {
-		if strings.HasPrefix(sys, prefix) {
+		if hasPrefix(sys, prefix) {
 			return true
 		}
 	}
@@ -135,19 +156,36 @@ func (rs *ruleSet) siteSpecificSystem(sys string) bool {
 
 // extensionAllowed reports whether an extension URL may keep its content. Inside an allowed
 // extension, a relative URL (no scheme) names one of the parent's parts.
-func (rs *ruleSet) extensionAllowed(url string, nested bool) bool {
-	if nested && !strings.ContainsRune(url, ':') {
+func extensionAllowed[T text](rs *ruleSet, url T, nested bool) bool {
+	if nested && indexByte(url, ':') < 0 {
 		return true
 	}
-	return rs.extAllowed[url]
+	return rs.extAllowed[string(url)]
 }
 
-func isInteger(s string) bool {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
-	return s != "" && allDigits(s)
+// text is what the value helpers work on: strings of decoded maps, bytes of JSON lines.
+type text interface{ ~string | ~[]byte }
+
+func isInteger[T text](s T) bool {
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	if len(s) > 0 && s[0] == '+' {
+		s = s[1:]
+	}
+	return len(s) > 0 && allDigits(s)
 }
 
-func allDigits(s string) bool {
+// trimLeftSignsAndZeros returns how many bytes of s are left after its leading '+', '-' and '0'.
+func trimLeftSignsAndZeros[T text](s T) int {
+	i := 0
+	for i < len(s) && (s[i] == '+' || s[i] == '-' || s[i] == '0') {
+		i++
+	}
+	return len(s) - i
+}
+
+func allDigits[T text](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if !isDigit(s[i]) {
 			return false
@@ -157,3 +195,16 @@ func allDigits(s string) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func indexByte[T text](s T, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func hasPrefix[T text](s T, prefix string) bool {
+	return len(s) >= len(prefix) && string(s[:len(prefix)]) == prefix
+}

@@ -198,7 +198,9 @@ func (w *walker) scalar(m map[string]any, n *node, k string, v any, act action, 
 	case actKeep:
 		return v, true, nil
 	case actCheckSystem:
-		if !w.s.rules.systemAllows(m, k) {
+		sys, _ := m["system"].(string)
+		code, _ := m["code"].(string)
+		if !systemAllows(w.s.rules, strings.TrimSpace(sys), strings.TrimSpace(code), k == "code") {
 			after.markAbsent = true
 			return nil, false, nil
 		}
