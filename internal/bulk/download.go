@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"cumulus-etl/internal/fhir"
+	"cumulus-etl/internal/store"
 )
 
 // fileJob is one manifest entry mapped to its local file name.
@@ -240,6 +241,11 @@ func (d *downloader) checkStatus(job fileJob, p *partial, resp *http.Response, r
 	case code == http.StatusPartialContent:
 		p.meta.AcceptRanges = false // an unusable range answer: start over without Range
 		return classed(errTransient, nil, "unusable partial response (Content-Range %q)", resp.Header.Get("Content-Range"))
+	case code == http.StatusRequestedRangeNotSatisfiable && ranged:
+		// The partial file already holds every byte (the run was killed between the last write
+		// and the rename) or the file changed: start over without Range.
+		p.meta.AcceptRanges = false
+		return classed(errTransient, nil, "range not satisfiable (Content-Range %q); downloading the whole file again", resp.Header.Get("Content-Range"))
 	}
 	body, _ := readBody(resp)
 	msg := errorMessage(resp, body)
@@ -325,7 +331,7 @@ func (d *downloader) commit(job fileJob, p *partial, e journalEntry) error {
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", filepath.Dir(final), err)
 	}
-	if err := renameSynced(p.path, final); err != nil {
+	if err := store.RenameSynced(p.path, final); err != nil {
 		return err
 	}
 	if err := d.journal.record(e); err != nil {

@@ -3,13 +3,13 @@ package bulk
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 
 	"cumulus-etl/internal/fhir"
+	"cumulus-etl/internal/outcome"
 )
 
 // maxSmallBody caps bodies read into memory (errors, manifests pages, OperationOutcomes).
@@ -58,50 +58,17 @@ func transientStatus(code int) bool {
 	return false
 }
 
-// operationOutcome is the part of an OperationOutcome this package reads.
-type operationOutcome struct {
-	ResourceType string `json:"resourceType"`
-	Issue        []struct {
-		Severity    string `json:"severity"`
-		Code        string `json:"code"`
-		Diagnostics string `json:"diagnostics"`
-		Details     struct {
-			Text string `json:"text"`
-		} `json:"details"`
-	} `json:"issue"`
-}
-
 // transientIssueCodes are the R4 IssueType "transient" family (ST-08).
 var transientIssueCodes = map[string]bool{
 	"transient": true, "lock-error": true, "no-store": true, "exception": true,
 	"timeout": true, "incomplete": true, "throttled": true,
 }
 
-// issueTexts returns one message per issue, preferring diagnostics, then details.text, then code.
-func (o operationOutcome) issueTexts() (fatal, other []string) {
-	for _, is := range o.Issue {
-		text := is.Diagnostics
-		if text == "" {
-			text = is.Details.Text
-		}
-		if text == "" {
-			text = is.Code
-		}
-		if is.Severity == "fatal" || is.Severity == "error" {
-			fatal = append(fatal, text)
-		} else {
-			other = append(other, text)
-		}
-	}
-	return fatal, other
-}
-
 // errorMessage summarises an error response body: the OperationOutcome's first issue text, else
 // the body text (trimmed), else the status line.
 func errorMessage(resp *http.Response, body []byte) string {
-	var oo operationOutcome
-	if json.Unmarshal(body, &oo) == nil && oo.ResourceType == "OperationOutcome" {
-		fatal, other := oo.issueTexts()
+	if oo, ok := outcome.Parse(body); ok {
+		fatal, other := oo.Texts()
 		if all := append(fatal, other...); len(all) > 0 {
 			return fmt.Sprintf("[%d] %s", resp.StatusCode, strings.Join(all, "; "))
 		}
@@ -119,8 +86,8 @@ func errorMessage(resp *http.Response, body []byte) string {
 // outcomeTransience reports whether body is an OperationOutcome with issues and, if so, whether
 // all of them are transient (ST-08, ST-09).
 func outcomeTransience(body []byte) (isOutcome, transient bool) {
-	var oo operationOutcome
-	if json.Unmarshal(body, &oo) != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
+	oo, ok := outcome.Parse(body)
+	if !ok || len(oo.Issue) == 0 {
 		return false, false
 	}
 	for _, is := range oo.Issue {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"cumulus-etl/internal/outcome"
 )
 
 // serverErrors reads the downloaded error/OperationOutcome files (MF-20, EC-32, EC-33): issues
@@ -44,7 +46,7 @@ func readOutcomes(path string) (fatal, other []string, err error) {
 	defer f.Close()
 	dec := json.NewDecoder(f)
 	for n := 1; ; n++ {
-		var oo operationOutcome
+		var oo outcome.OperationOutcome
 		err := dec.Decode(&oo)
 		if errors.Is(err, io.EOF) {
 			return fatal, other, nil
@@ -52,7 +54,7 @@ func readOutcomes(path string) (fatal, other []string, err error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading server messages from %s, resource %d: %w", path, n, err)
 		}
-		fa, ot := oo.issueTexts()
+		fa, ot := oo.Texts()
 		fatal, other = append(fatal, fa...), append(other, ot...)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"cumulus-etl/internal/store"
 )
 
 // stateDirName is the hidden folder inside DIR holding the resume state, the journal and partial
@@ -53,45 +55,9 @@ func saveState(dir string, s *savedState) error {
 	if err := os.MkdirAll(stateDir(dir), 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", stateDir(dir), err)
 	}
-	return writeFileAtomic(filepath.Join(stateDir(dir), "state.json"), b)
+	return store.WriteFileAtomic(filepath.Join(stateDir(dir), "state.json"), b, 0o600)
 }
 
-// writeFileAtomic writes data to a temp file, fsyncs it, renames it over path and fsyncs the dir.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("syncing %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", tmp, err)
-	}
-	return renameSynced(tmp, path)
-}
-
-// renameSynced renames from to to and fsyncs the destination folder so the rename survives a crash.
-func renameSynced(from, to string) error {
-	if err := os.Rename(from, to); err != nil {
-		return fmt.Errorf("renaming %s: %w", from, err)
-	}
-	d, err := os.Open(filepath.Dir(to))
-	if err != nil {
-		return fmt.Errorf("syncing folder of %s: %w", to, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing folder of %s: %w", to, err)
-	}
-	return nil
-}
 
 // journalEntry records one completed file (path relative to DIR).
 type journalEntry struct {

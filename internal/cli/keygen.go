@@ -8,11 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"cumulus-etl/internal/auth"
+	"cumulus-etl/internal/store"
 )
 
 // keygenConfig is the keygen command line.
@@ -69,10 +69,12 @@ func runKeygen(out io.Writer, cfg keygenConfig, rnd io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if err := writeNewFile(cfg.OutPrivate, priv, 0o600, false); err != nil {
+	if err := store.WriteFileNew(cfg.OutPrivate, priv, 0o600); errors.Is(err, fs.ErrExist) {
+		return exitf(ExitArgsInvalid, "%s already exists; refusing to overwrite a private key", cfg.OutPrivate)
+	} else if err != nil {
 		return err
 	}
-	if err := writeNewFile(cfg.OutPublic, pub, 0o644, true); err != nil {
+	if err := store.WriteFileAtomic(cfg.OutPublic, pub, 0o644); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(out, keygenNextSteps, cfg.Alg, cfg.KID, cfg.OutPrivate, cfg.OutPublic, cfg.OutPublic, cfg.OutPrivate)
@@ -97,39 +99,3 @@ Next steps:
        --smart-client-id <CLIENT ID> --smart-key %s
 `
 
-// writeNewFile writes data to path atomically (temp file, fsync, then link or rename). With
-// replace false an existing file is never replaced, even one created meanwhile.
-func writeNewFile(path string, data []byte, mode fs.FileMode, replace bool) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if replace {
-		err = os.Rename(tmp.Name(), path)
-	} else {
-		err = os.Link(tmp.Name(), path)
-	}
-	if errors.Is(err, fs.ErrExist) {
-		return exitf(ExitArgsInvalid, "%s already exists; refusing to overwrite a private key", path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}

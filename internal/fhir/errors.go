@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"cumulus-etl/internal/outcome"
 )
 
 // maxErrorBody bounds how much of an error answer is read and kept.
@@ -43,29 +45,22 @@ func newHTTPError(resp *http.Response) *HTTPError {
 
 // errorMessage picks the most useful explanation from an error body, as cfs http.py does.
 func errorMessage(status int, body []byte) string {
-	var doc struct {
-		ResourceType string `json:"resourceType"`
-		Issue        []struct {
-			Diagnostics string `json:"diagnostics"`
-			Details     struct {
-				Text string `json:"text"`
-			} `json:"details"`
-		} `json:"issue"`
+	var oauth struct {
 		Description string `json:"error_description"`
 		URI         string `json:"error_uri"`
 	}
 	msg := ""
-	if err := json.Unmarshal(body, &doc); err == nil {
+	if oo, ok := outcome.Parse(body); ok && len(oo.Issue) > 0 {
+		msg = oo.Issue[0].Details.Text
+		if msg == "" {
+			msg = oo.Issue[0].Diagnostics
+		}
+	} else if err := json.Unmarshal(body, &oauth); err == nil {
 		switch {
-		case doc.ResourceType == "OperationOutcome" && len(doc.Issue) > 0:
-			msg = doc.Issue[0].Details.Text
-			if msg == "" {
-				msg = doc.Issue[0].Diagnostics
-			}
-		case doc.Description != "":
-			msg = doc.Description
-		case doc.URI != "":
-			msg = fmt.Sprintf("visit %q for more details", doc.URI)
+		case oauth.Description != "":
+			msg = oauth.Description
+		case oauth.URI != "":
+			msg = fmt.Sprintf("visit %q for more details", oauth.URI)
 		}
 	} else {
 		msg = strings.TrimSpace(string(body))

@@ -2,6 +2,7 @@ package input
 
 import (
 	"cumulus-etl/internal/ndjson"
+	"cumulus-etl/internal/outcome"
 )
 
 // Outcome is one issue of an OperationOutcome from an error/ file.
@@ -16,24 +17,12 @@ type Outcome struct {
 // Fatal reports whether the issue's severity is fatal or error.
 func (o Outcome) Fatal() bool { return o.Severity == "fatal" || o.Severity == "error" }
 
-type operationOutcome struct {
-	ResourceType string `json:"resourceType"`
-	Issue        []struct {
-		Severity    string `json:"severity"`
-		Code        string `json:"code"`
-		Diagnostics string `json:"diagnostics"`
-		Details     struct {
-			Text string `json:"text"`
-		} `json:"details"`
-	} `json:"issue"`
-}
-
 // ReadOutcomes reads OperationOutcome lines and returns one Outcome per issue,
 // in file and line order. A line that is not an OperationOutcome with at
 // least one issue is an error naming file:line.
 func ReadOutcomes(files []File) ([]Outcome, error) {
 	var outcomes []Outcome
-	err := eachObject(files, func(r *ndjson.Reader, oo *operationOutcome) error {
+	err := eachObject(files, func(r *ndjson.Reader, oo *outcome.OperationOutcome) error {
 		if oo.ResourceType != "OperationOutcome" {
 			return r.Errorf("expected an OperationOutcome, found resourceType %q", oo.ResourceType)
 		}
@@ -41,9 +30,8 @@ func ReadOutcomes(files []File) ([]Outcome, error) {
 			return r.Errorf("OperationOutcome has no issue")
 		}
 		for _, is := range oo.Issue {
-			o := Outcome{File: r.Name(), Line: r.LineNumber(), Severity: is.Severity, Code: is.Code}
-			o.Text = firstNonEmpty(is.Diagnostics, is.Details.Text, is.Code)
-			outcomes = append(outcomes, o)
+			outcomes = append(outcomes, Outcome{File: r.Name(), Line: r.LineNumber(),
+				Severity: is.Severity, Code: is.Code, Text: is.Text()})
 		}
 		return nil
 	})
@@ -51,13 +39,4 @@ func ReadOutcomes(files []File) ([]Outcome, error) {
 		return nil, err
 	}
 	return outcomes, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -76,6 +76,21 @@ func (f *AtomicFile) Write(p []byte) (int, error) {
 // any file there) and fsyncs the directory. On error the temporary file is
 // left for Abort to remove.
 func (f *AtomicFile) Commit() error {
+	return f.commit(os.Rename)
+}
+
+// CommitNew is Commit that never replaces a file: if path exists (even one created meanwhile) it
+// fails with an error wrapping fs.ErrExist and leaves the temporary file for Abort.
+func (f *AtomicFile) CommitNew() error {
+	err := f.commit(os.Link)
+	if err == nil {
+		_ = os.Remove(f.tmp.Name())
+	}
+	return err
+}
+
+// commit flushes, fsyncs and closes the temporary file, then moves it into place with place.
+func (f *AtomicFile) commit(place func(from, to string) error) error {
 	if f.done {
 		return fmt.Errorf("committing %s: %w", f.path, os.ErrClosed)
 	}
@@ -88,7 +103,7 @@ func (f *AtomicFile) Commit() error {
 	if err := f.tmp.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", f.path, err)
 	}
-	if err := os.Rename(f.tmp.Name(), f.path); err != nil {
+	if err := place(f.tmp.Name(), f.path); err != nil {
 		return fmt.Errorf("committing %s: %w", f.path, err)
 	}
 	f.done = true
@@ -115,6 +130,16 @@ func (f *AtomicFile) Abort() error {
 // WriteFileAtomic writes data to path with permissions perm, atomically:
 // either the old content or all of data is visible, even after a crash.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFile(path, data, perm, (*AtomicFile).Commit)
+}
+
+// WriteFileNew is WriteFileAtomic for a file that must not exist yet: an existing file is never
+// replaced, and the error then wraps fs.ErrExist.
+func WriteFileNew(path string, data []byte, perm os.FileMode) error {
+	return writeFile(path, data, perm, (*AtomicFile).CommitNew)
+}
+
+func writeFile(path string, data []byte, perm os.FileMode, commit func(*AtomicFile) error) error {
 	f, err := CreateAtomic(path, perm)
 	if err != nil {
 		return err
@@ -123,7 +148,15 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
-	return f.Commit()
+	return commit(f)
+}
+
+// RenameSynced renames from to to and fsyncs the destination folder, so the rename survives a crash.
+func RenameSynced(from, to string) error {
+	if err := os.Rename(from, to); err != nil {
+		return fmt.Errorf("renaming %s: %w", from, err)
+	}
+	return syncDir(filepath.Dir(to))
 }
 
 // syncDir fsyncs a directory so that renames and removals in it are durable.

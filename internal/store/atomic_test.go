@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,5 +186,25 @@ func TestAtomicFileFailedCommitLeavesTempForAbort(t *testing.T) {
 	}
 	if names := entries(t, dir); len(names) != 1 || names[0] != "taken" {
 		t.Errorf("directory after Abort = %q, want only the original directory", names)
+	}
+}
+
+func TestWriteFileNew_NeverReplaces(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "key.jwks")
+	if err := WriteFileNew(path, []byte("first"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFileNew(path, []byte("second"), 0o600)
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("err = %v, want fs.ErrExist", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "first" {
+		t.Errorf("content = %q, want the first write", b)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v", st.Mode().Perm())
 	}
 }
