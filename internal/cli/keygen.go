@@ -98,4 +98,3 @@ Next steps:
   2. When the EHR gives you a client ID, run cumulus-etl with:
        --smart-client-id <CLIENT ID> --smart-key %s
 `
-

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"cumulus-etl/internal/input/inputtest"
 )
 
 // scaledExport is a scaled folder read back: resources by "Type/id", and the raw files.
@@ -133,7 +135,7 @@ func countPrefix(m map[string]map[string]any, prefix string) int {
 }
 
 func TestScaleSynthea60EncountersPointAtScaledPatients(t *testing.T) {
-	full := sharedDir(t, "data", "synthea-60")
+	full := inputtest.Synthea60(t)
 	src := t.TempDir()
 	for _, typ := range []string{"Patient", "Encounter", "Organization", "Practitioner"} {
 		data, err := os.ReadFile(filepath.Join(full, typ+".000.ndjson.gz"))
@@ -217,32 +219,8 @@ func TestScaleKeepsFilesNamedWithoutAResourceType(t *testing.T) {
 	}
 }
 
-// sharedDir returns a path under /work/shared, found as ../shared from the module root, or skips.
-func sharedDir(t testing.TB, parts ...string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not available: %v", p, err)
-	}
-	return p
-}
-
 func BenchmarkScaleSynthea60(b *testing.B) {
-	src := sharedDir(b, "data", "synthea-60")
+	src := inputtest.Synthea60(b)
 	var bytes int64
 	for b.Loop() {
 		stats, err := Scale(src, b.TempDir(), 2, ScaleOptions{GzipLevel: 1})
