@@ -1,0 +1,94 @@
+package deid
+
+import (
+	"bufio"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// corpusLines calls fn with every line of the sample exports (synthea-60 and the committed
+// sample) and with each golden input, passing the resource type its file name gives.
+func corpusLines(t testing.TB, fn func(name string, line []byte, wantType string)) {
+	t.Helper()
+	dirs := []string{syntheaDir(t), filepath.Join(moduleRoot(t), "sample", "export")}
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.ndjson*"))
+		if len(files) == 0 {
+			t.Fatalf("no ndjson files in %s", dir)
+		}
+		for _, path := range files {
+			eachLine(t, path, func(n int, line []byte) {
+				fn(filepath.Base(path)+":"+itoa(n), line, strings.SplitN(filepath.Base(path), ".", 2)[0])
+			})
+		}
+	}
+	golden, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.input.json"))
+	for _, path := range golden {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(path, data, strings.SplitN(filepath.Base(path), ".", 2)[0])
+	}
+}
+
+func moduleRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("module root not found")
+		}
+		dir = parent
+	}
+}
+
+// eachLine reads a plain or gzipped ndjson file line by line.
+func eachLine(t testing.TB, path string, fn func(n int, line []byte)) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		r = gz
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	for n := 1; sc.Scan(); n++ {
+		fn(n, sc.Bytes())
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func TestScrubJSONMatchesScrubOnSampleExports(t *testing.T) {
+	count := 0
+	corpusLines(t, func(name string, line []byte, wantType string) {
+		count++
+		if diff := equivalence(line, wantType); diff != "" {
+			t.Errorf("%s: %s", name, diff)
+		}
+	})
+	t.Logf("compared %d resources", count)
+	if count < 10000 {
+		t.Errorf("only %d resources compared", count)
+	}
+}

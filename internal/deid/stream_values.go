@@ -1,0 +1,167 @@
+package deid
+
+import "bytes"
+
+// scalar writes one non-null primitive under a primitive action and reports whether it stays;
+// it mirrors walker.scalar. obj is the object holding the field, for sibling lookups.
+func (w *jsonWalker) scalar(obj uint32, n *node, key []byte, v uint32, act action, fx *objectFixups) (bool, error) {
+	isStr := w.tape[v].kind == tokString
+	var s []byte
+	if isStr {
+		if s = bytes.TrimSpace(w.str(v)); len(s) == 0 {
+			return false, nil
+		}
+	}
+	switch act {
+	case actKeep:
+		w.emitScalar(v, s)
+		return true, nil
+	case actCheckSystem:
+		sys, _ := w.sibling(obj, "system")
+		code, _ := w.sibling(obj, "code")
+		if !systemAllows(w.s.rules, bytes.TrimSpace(sys), bytes.TrimSpace(code), string(key) == "code") {
+			fx.markAbsent = true
+			return false, nil
+		}
+		w.emitScalar(v, s)
+		return true, nil
+	}
+	if !isStr {
+		w.mismatch(n, key)
+		return false, nil
+	}
+	switch act {
+	case actAnonID:
+		w.scratch = appendFakeRef(w.s.cb, w.scratch[:0], w.resType, s)
+	case actAnonRef:
+		typ, id, err := splitRef(s, func() []byte { t, _ := w.sibling(obj, "type"); return bytes.TrimSpace(t) })
+		if err != nil {
+			return false, err
+		}
+		if len(typ) == 0 {
+			w.scratch = append(w.scratch[:0], '#')
+		} else {
+			w.scratch = append(append(w.scratch[:0], typ...), '/')
+		}
+		w.scratch = appendFakeRef(w.s.cb, w.scratch, typ, id)
+	case actYear:
+		y, ok := year(s)
+		if !ok {
+			return false, nil
+		}
+		w.scratch = append(w.scratch[:0], y...)
+	case actZip:
+		ok, restricted := zipArea(w.s.rules, s)
+		switch {
+		case !ok:
+			return false, nil
+		case restricted:
+			w.scratch = append(w.scratch[:0], "00000"...)
+		default:
+			w.scratch = append(append(w.scratch[:0], s[:3]...), "00"...)
+		}
+	default:
+		w.mismatch(n, key) // unreachable with a compiled rule set
+		return false, nil
+	}
+	w.out = appendQuoted(w.out, w.scratch)
+	return true, nil
+}
+
+// asList runs elem on each element of array v, or on v itself when it is a lone object (which
+// Scrub keeps as an object); ok is false for any other value.
+func (w *jsonWalker) asList(v uint32, elem func(e uint32) (bool, error)) (keep, array, ok bool, err error) {
+	switch w.tape[v].kind {
+	case tokArray:
+		keep, err = w.list(v, elem)
+		return keep, true, true, err
+	case tokObject:
+		keep, err = elem(v)
+		return keep, false, true, err
+	}
+	return false, false, false, nil
+}
+
+// extensions filters an extension list like walker.extensions: allowed URLs are scrubbed with
+// the Extension rules, others are cut down to {"url": ...} and counted (unless expected), and
+// entries without a url are dropped.
+func (w *jsonWalker) extensions(n *node, key []byte, v uint32, nested bool) (bool, error) {
+	rs := w.s.rules
+	marked := false
+	keep, array, ok, err := w.asList(v, func(e uint32) (bool, error) {
+		var url []byte
+		if w.tape[e].kind == tokObject {
+			url, _ = w.sibling(e, "url")
+		}
+		if len(url) == 0 {
+			w.mismatch(n, key)
+			return false, nil
+		}
+		if extensionAllowed(rs, url, nested) {
+			if keep, err := w.object(e, rs.extension); !keep || err != nil {
+				return false, err
+			}
+		} else {
+			if !rs.extExpected[string(url)] {
+				w.s.count(w.s.unknownExt, string(url))
+			}
+			w.out = appendQuoted(append(w.out, `{"url":`...), url)
+			w.out = append(w.out, '}')
+		}
+		marked = marked || string(url) == dataAbsentURL
+		return true, nil
+	})
+	if !ok {
+		w.mismatch(n, key)
+	}
+	w.extList = extListInfo{array: array, marked: marked}
+	return keep, err
+}
+
+// modifierExtensions scrubs a modifierExtension list; one unknown URL skips the resource.
+func (w *jsonWalker) modifierExtensions(v uint32) (bool, error) {
+	rs := w.s.rules
+	keep, _, ok, err := w.asList(v, func(e uint32) (bool, error) {
+		var url []byte
+		if w.tape[e].kind == tokObject {
+			url, _ = w.sibling(e, "url")
+		}
+		if !rs.modifiersAllowed[string(url)] {
+			u := string(url)
+			if u == "" {
+				u = "(modifierExtension without url)"
+			}
+			return false, &skipError{url: u}
+		}
+		return w.object(e, rs.extension)
+	})
+	if !ok {
+		return false, &skipError{url: "(malformed modifierExtension)"}
+	}
+	return keep, err
+}
+
+// contained scrubs contained resources with their own type's rules; their ids hash with no
+// resource type, as walker.contained does.
+func (w *jsonWalker) contained(n *node, key []byte, v uint32) (bool, error) {
+	keep, _, ok, err := w.asList(v, func(e uint32) (bool, error) {
+		var rules *node
+		if w.tape[e].kind == tokObject {
+			rt, _ := w.sibling(e, "resourceType")
+			rules = w.s.rules.resources[string(rt)]
+		}
+		if rules == nil {
+			w.mismatch(n, key)
+			return false, nil
+		}
+		saved := w.resType
+		w.resType = ""
+		keep, err := w.object(e, rules)
+		w.resType = saved
+		return keep, err
+	})
+	if !ok {
+		w.mismatch(n, key)
+	}
+	return keep, err
+}

@@ -1,0 +1,281 @@
+package deid
+
+import (
+	"bytes"
+	"slices"
+)
+
+// The walk below mirrors walk.go rule by rule, writing what Scrub would leave instead of
+// editing a map. Every container is written tentatively and cut back if it ends up empty.
+
+// objectFixups collects what Scrub's fixups.apply does after an object's fields are visited.
+type objectFixups struct {
+	markAbsent bool
+	extStart   int // span of the written "extension" member, or -1
+	extEnd     int
+	ext        extListInfo
+}
+
+// object writes object obj scrubbed with n's rules and reports whether anything was kept; if
+// not, nothing is written.
+func (w *jsonWalker) object(obj uint32, n *node) (bool, error) {
+	if n.systems != nil {
+		if sys, _ := w.sibling(obj, "system"); !n.systems[string(sys)] {
+			return false, nil
+		}
+	}
+	base := len(w.members)
+	defer func() { w.members = w.members[:base] }()
+	w.collect(obj, n, base)
+	start := len(w.out)
+	w.out = append(w.out, '{')
+	fx := objectFixups{extStart: -1}
+	for j := base; j < len(w.members); j++ {
+		m := w.members[j]
+		if w.tape[m.val].kind == tokNull || m.rule.act == actMask {
+			continue
+		}
+		mark := len(w.out)
+		w.separator()
+		w.out = append(w.out, '"')
+		w.out = append(w.out, m.key...)
+		w.out = append(w.out, '"', ':')
+		keep, err := w.field(obj, n, m, &fx)
+		if err != nil {
+			return false, withField(err, string(m.key))
+		}
+		if !keep || m.over {
+			w.out = w.out[:mark]
+			continue
+		}
+		if string(m.key) == "extension" {
+			fx.extStart, fx.extEnd, fx.ext = mark, len(w.out), w.extList
+		}
+		if obj == 0 && string(m.key) == "id" && w.tape[m.val].kind == tokString {
+			w.topID = append(w.topID[:0], w.scratch...) // scalar left the fake id there
+		}
+	}
+	w.applyFixups(base, &fx)
+	if len(w.out) == start+1 {
+		w.out = w.out[:start]
+		return false, nil
+	}
+	w.out = append(w.out, '}')
+	return true, nil
+}
+
+// collect gathers obj's rule-matched members onto w.members. A repeated name keeps its last
+// value, as decoding into a map does; fields that a mask marker will replace are flagged.
+func (w *jsonWalker) collect(obj uint32, n *node, base int) {
+	end := w.tape[obj].next
+	for k := obj + 1; k < end; k = w.tape[k+1].next {
+		key := w.str(k)
+		r, ok := n.fields[string(key)]
+		if !ok {
+			continue
+		}
+		dup := false
+		for j := base; j < len(w.members); j++ {
+			if bytes.Equal(w.members[j].key, key) {
+				w.members[j].val, dup = k+1, true
+				break
+			}
+		}
+		if !dup {
+			w.members = append(w.members, member{key: key, val: k + 1, rule: r})
+		}
+	}
+	for j := base; j < len(w.members); j++ {
+		m := &w.members[j]
+		if m.rule.act != actMask || w.tape[m.val].kind == tokNull {
+			continue
+		}
+		for i := base; i < len(w.members); i++ {
+			if k := w.members[i].key; len(k) == len(m.key)+1 && k[0] == '_' && bytes.Equal(k[1:], m.key) {
+				w.members[i].over = true
+			}
+		}
+	}
+}
+
+// applyFixups writes the mask markers and, when a check-system field was removed, the
+// data-absent-reason extension, as fixups.apply does.
+func (w *jsonWalker) applyFixups(base int, fx *objectFixups) {
+	for j := base; j < len(w.members); j++ {
+		m := w.members[j]
+		if m.rule.act != actMask || w.tape[m.val].kind == tokNull {
+			continue
+		}
+		w.separator()
+		w.out = append(w.out, '"', '_')
+		w.out = append(w.out, m.key...)
+		w.out = append(w.out, '"', ':')
+		if t := w.tape[m.val]; t.kind == tokArray {
+			w.out = append(w.out, '[')
+			for i, e := 0, m.val+1; e < t.next; i, e = i+1, w.tape[e].next {
+				if i > 0 {
+					w.out = append(w.out, ',')
+				}
+				w.out = append(w.out, maskedElementJSON...)
+			}
+			w.out = append(w.out, ']')
+		} else {
+			w.out = append(w.out, maskedElementJSON...)
+		}
+	}
+	if !fx.markAbsent || (fx.extStart >= 0 && fx.ext.array && fx.ext.marked) {
+		return
+	}
+	if fx.extStart >= 0 && fx.ext.array {
+		// Append to the list already written: just before its closing bracket.
+		w.out = slices.Insert(w.out, fx.extEnd-1, append([]byte{','}, maskedExtensionJSON...)...)
+		return
+	}
+	if fx.extStart >= 0 {
+		// A lone extension object is replaced by a list holding only the marker.
+		w.cut(fx.extStart, fx.extEnd)
+	}
+	w.separator()
+	w.out = append(w.out, `"extension":[`...)
+	w.out = append(w.out, maskedExtensionJSON...)
+	w.out = append(w.out, ']')
+}
+
+// cut removes a written member (with its leading comma, or the following one if it came first).
+func (w *jsonWalker) cut(start, end int) {
+	if w.out[start] != ',' && end < len(w.out) && w.out[end] == ',' {
+		end++
+	}
+	w.out = slices.Delete(w.out, start, end)
+}
+
+const (
+	maskedExtensionJSON = `{"url":"` + dataAbsentURL + `","valueCode":"masked"}`
+	maskedElementJSON   = `{"extension":[` + maskedExtensionJSON + `]}`
+)
+
+// field writes member m's value under rule m.rule and reports whether it stays.
+func (w *jsonWalker) field(obj uint32, n *node, m member, fx *objectFixups) (bool, error) {
+	switch m.rule.act {
+	case actNode:
+		return w.nodes(n, m.key, m.val, m.rule.node)
+	case actPrimitiveExt:
+		return w.primitiveExt(n, m.key, m.val, m.rule.node)
+	case actExtension, actNestedExtension:
+		return w.extensions(n, m.key, m.val, m.rule.act == actNestedExtension)
+	case actModifierExtension:
+		return w.modifierExtensions(m.val)
+	case actContained:
+		return w.contained(n, m.key, m.val)
+	}
+	return w.leaf(obj, n, m.key, m.val, m.rule.act, fx)
+}
+
+// nodes writes an object or an array of objects with child's rules.
+func (w *jsonWalker) nodes(n *node, key []byte, v uint32, child *node) (bool, error) {
+	switch t := w.tape[v]; t.kind {
+	case tokObject:
+		return w.object(v, child)
+	case tokArray:
+		return w.list(v, func(e uint32) (bool, error) {
+			if w.tape[e].kind != tokObject {
+				w.mismatch(n, key)
+				return false, nil
+			}
+			return w.object(e, child)
+		})
+	}
+	w.mismatch(n, key)
+	return false, nil
+}
+
+// list writes array v, each element through elem; elements elem drops are left out, and so is
+// the array if none stays. elem writes nothing when it drops an element.
+func (w *jsonWalker) list(v uint32, elem func(e uint32) (bool, error)) (bool, error) {
+	start := len(w.out)
+	w.out = append(w.out, '[')
+	for e := v + 1; e < w.tape[v].next; e = w.tape[e].next {
+		mark := len(w.out)
+		w.separator()
+		keep, err := elem(e)
+		if err != nil {
+			return false, err
+		}
+		if !keep {
+			w.out = w.out[:mark]
+		}
+	}
+	if len(w.out) == start+1 {
+		w.out = w.out[:start]
+		return false, nil
+	}
+	w.out = append(w.out, ']')
+	return true, nil
+}
+
+// primitiveExt writes a primitive's "_field" sibling: an Element, or an array of Elements
+// aligned with the primitive array, dropped elements becoming null.
+func (w *jsonWalker) primitiveExt(n *node, key []byte, v uint32, elem *node) (bool, error) {
+	switch t := w.tape[v]; t.kind {
+	case tokObject:
+		return w.object(v, elem)
+	case tokArray:
+		return w.alignedList(v, func(e uint32) (bool, error) {
+			if w.tape[e].kind != tokObject {
+				return false, nil
+			}
+			return w.object(e, elem)
+		})
+	}
+	w.mismatch(n, key)
+	return false, nil
+}
+
+// alignedList writes array v with every element kept in place: those elem drops become null.
+// The array stays only if elem kept at least one element.
+func (w *jsonWalker) alignedList(v uint32, elem func(e uint32) (bool, error)) (bool, error) {
+	start := len(w.out)
+	w.out = append(w.out, '[')
+	kept := false
+	for e := v + 1; e < w.tape[v].next; e = w.tape[e].next {
+		w.separator()
+		keep, err := elem(e)
+		if err != nil {
+			return false, err
+		}
+		if keep {
+			kept = true
+		} else {
+			w.out = append(w.out, "null"...)
+		}
+	}
+	if !kept {
+		w.out = w.out[:start]
+		return false, nil
+	}
+	w.out = append(w.out, ']')
+	return true, nil
+}
+
+// leaf applies a primitive action to a value or to each element of an array of primitives.
+func (w *jsonWalker) leaf(obj uint32, n *node, key []byte, v uint32, act action, fx *objectFixups) (bool, error) {
+	switch t := w.tape[v]; t.kind {
+	case tokObject:
+		w.mismatch(n, key)
+		return false, nil
+	case tokArray:
+		for e := v + 1; e < t.next; e = w.tape[e].next {
+			if k := w.tape[e].kind; k == tokObject || k == tokArray {
+				w.mismatch(n, key)
+				return false, nil
+			}
+		}
+		return w.alignedList(v, func(e uint32) (bool, error) {
+			if w.tape[e].kind == tokNull {
+				return false, nil
+			}
+			return w.scalar(obj, n, key, e, act, fx)
+		})
+	}
+	return w.scalar(obj, n, key, v, act, fx)
+}
