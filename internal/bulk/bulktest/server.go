@@ -46,7 +46,7 @@ type File struct {
 	Kind string // "output" (default), "error" or "deleted"
 	Type string // manifest type
 	Body []byte // content served (decoded)
-	Size int64  // if Body is nil: size of synthetic content generated on the fly
+	Size int64  // if Body is nil: size of synthetic content, generated when the server starts
 }
 
 // Script configures the fake server. The zero value is a well-behaved server.
@@ -94,6 +94,14 @@ func New(s Script) *Server {
 	srv := &Server{s: s, requests: map[string]int{}, full: map[int]int{}, faultAt: map[int]int{}, authSeen: map[string]bool{}}
 	if s.TransactionTime == "" {
 		srv.s.TransactionTime = "2015-02-07T13:28:17.239+02:00"
+	}
+	// Synthetic contents are generated once, up front, so the fake spends its CPU on serving (as a
+	// real server on another machine would), not on generating the same bytes for every request.
+	srv.s.Files = append([]File(nil), s.Files...)
+	for i, f := range srv.s.Files {
+		if f.Body == nil && f.Size > 0 {
+			srv.s.Files[i].Body, _ = io.ReadAll(NewSynthetic(f.Type, f.Size))
+		}
 	}
 	// Both servers are set up before either starts, so handlers see the fields written here.
 	srv.Server = httptest.NewUnstartedServer(http.HandlerFunc(srv.serveFHIR))
@@ -284,14 +292,9 @@ func (s *Server) manifest(from, n int, more bool) []byte {
 	return b
 }
 
-// content returns file i's decoded bytes (synthetic ones are generated).
+// content returns file i's decoded bytes.
 func (s *Server) content(i int) []byte {
-	f := s.s.Files[i]
-	if f.Body != nil || f.Size == 0 {
-		return f.Body
-	}
-	b, _ := io.ReadAll(NewSynthetic(f.Type, f.Size))
-	return b
+	return s.s.Files[i].Body
 }
 
 func lineCount(b []byte) int {
@@ -351,12 +354,7 @@ func (s *Server) serveBody(rw http.ResponseWriter, r *http.Request, i int, fault
 		w = &slowWriter{ResponseWriter: rw, delay: s.s.ChunkDelay}
 	}
 	w.Header().Set("Content-Type", "application/fhir+ndjson")
-	var rs io.ReadSeeker
-	if f := s.s.Files[i]; f.Body == nil && f.Size > 0 {
-		rs = NewSynthetic(f.Type, f.Size)
-	} else {
-		rs = bytes.NewReader(f.Body)
-	}
+	var rs io.ReadSeeker = bytes.NewReader(s.s.Files[i].Body)
 	gz := s.s.GzipNoHeader || (s.s.Gzip && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && r.Header.Get("Range") == "")
 	if gz {
 		var buf bytes.Buffer
