@@ -58,7 +58,6 @@ func saveState(dir string, s *savedState) error {
 	return store.WriteFileAtomic(filepath.Join(stateDir(dir), "state.json"), b, 0o600)
 }
 
-
 // journalEntry records one completed file (path relative to DIR).
 type journalEntry struct {
 	File      string `json:"file"`
