@@ -179,7 +179,11 @@ func etlExit(err error) error {
 
 func printConfig(w io.Writer, cfg etl.Config) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "Input:\t%s\n", cfg.InputDir)
+	if cfg.InputDescription != "" && cfg.InputDescription != cfg.InputDir {
+		fmt.Fprintf(tw, "Input:\t%s (exported to %s)\n", cfg.InputDescription, cfg.InputDir)
+	} else {
+		fmt.Fprintf(tw, "Input:\t%s\n", cfg.InputDir)
+	}
 	fmt.Fprintf(tw, "Output:\t%s (ndjson)\n", cfg.OutputDir)
 	fmt.Fprintf(tw, "PHI:\t%s\n", cfg.PHIDir)
 	fmt.Fprintf(tw, "Batch size:\t%d\n", cfg.BatchSize)

@@ -9,36 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"cumulus-etl/internal/input/inputtest"
 	"cumulus-etl/internal/phitest"
 )
-
-// repoRoot is the folder holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
-// synthea60 is the shared sample export, skipped when the shared folder is absent.
-func synthea60(t *testing.T) string {
-	dir := filepath.Join(repoRoot(t), "..", "shared", "data", "synthea-60")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared sample data not available: %v", err)
-	}
-	return dir
-}
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -48,7 +21,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 func TestETL_Synthea60_NoPHIInOutput(t *testing.T) {
-	in := synthea60(t)
+	in := inputtest.Synthea60(t)
 	tmp := t.TempDir()
 	out, phiDir := filepath.Join(tmp, "out"), filepath.Join(tmp, "phi")
 	code, stdout, stderr := runCLI(t, in, out, phiDir, "--export-group", "synthea", "--export-timestamp", "2024-01-01T00:00:00Z")
@@ -79,10 +52,10 @@ func TestETL_Synthea60_NoPHIInOutput(t *testing.T) {
 }
 
 func TestETL_GeneratedSample_NoPlantedPHIInOutput(t *testing.T) {
-	root := repoRoot(t)
+	root := inputtest.RepoRoot(t)
 	tmp := t.TempDir()
 	out, phi := filepath.Join(tmp, "out"), filepath.Join(tmp, "phi")
-	code, stdout, stderr := runCLI(t, filepath.Join(root, "sample", "export"), out, phi)
+	code, stdout, stderr := runCLI(t, inputtest.SampleExport(t), out, phi)
 	if code != ExitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

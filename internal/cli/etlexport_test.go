@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"cumulus-etl/internal/bulk/bulktest"
+	"cumulus-etl/internal/input/inputtest"
 )
 
 // sampleFiles serves the bundled sample export from the fake Bulk Data server.
 func sampleFiles(t *testing.T) []bulktest.File {
 	t.Helper()
-	root := filepath.Join(repoRoot(t), "sample", "export")
+	root := inputtest.SampleExport(t)
 	var files []bulktest.File
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Base(path) == "log.ndjson" {
@@ -50,7 +51,7 @@ func TestETL_URLInputMatchesFolderInput(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("etl URL: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	code, stdout, stderr = runCLI(t, filepath.Join(repoRoot(t), "sample", "export"), filepath.Join(tmp, "from-folder"), phi)
+	code, stdout, stderr = runCLI(t, inputtest.SampleExport(t), filepath.Join(tmp, "from-folder"), phi)
 	if code != ExitOK {
 		t.Fatalf("etl folder: exit %d\n%s\n%s", code, stdout, stderr)
 	}
