@@ -12,7 +12,7 @@ import (
 // their values into c.
 func addAuthFlags(f *pflag.FlagSet, c *fhir.AuthConfig) {
 	f.StringVar(&c.ClientID, "smart-client-id", "", "client ID for a SMART Backend Services server (the ID itself, or a file holding it)")
-	f.StringVar(&c.KeyPath, "smart-key", "", "private key for SMART: a JWKS file (e.g. from `cumulus-etl keygen`) or a PEM private key; RS384 or ES384")
+	f.StringVar(&c.KeyPath, "smart-key", "", "private key for SMART: a JWKS file (e.g. from cumulus-etl keygen) or a PEM private key; RS384 or ES384")
 	f.StringVar(&c.KeyPath, "smart-jwks", "", "same as --smart-key")
 	f.StringVar(&c.KID, "smart-kid", "", "which key of the --smart-key JWKS to use (default: the first private RS384/ES384 signing key); for a PEM key, the kid registered with the EHR")
 	f.StringVar(&c.BasicUser, "basic-user", "", "user name for a FHIR server that uses Basic authentication")

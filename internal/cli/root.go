@@ -36,10 +36,15 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "cumulus-etl",
 		Short:         "Extract bulk FHIR data and turn it into de-identified research tables",
+		Long: `Extract bulk FHIR data and turn it into de-identified research tables.
+
+Usage: cumulus-etl [etl] [OPTION]... INPUT OUTPUT PHI
+       (etl is the default command; see cumulus-etl etl --help)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
 	}
+	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
@@ -95,7 +100,7 @@ func withDefaultSubcommand(root *cobra.Command, args []string) []string {
 			continue
 		}
 		for _, c := range root.Commands() {
-			if c.Name() == a || c.HasAlias(a) || a == "help" || a == "completion" {
+			if c.Name() == a || c.HasAlias(a) || a == "help" {
 				return args
 			}
 		}
