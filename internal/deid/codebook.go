@@ -222,7 +222,7 @@ func (c *Codebook) fakeRef(prefix, resourceType, realID string) string {
 
 // appendFakeRef appends FakeID(resourceType, realID) to dst; it works on strings and on bytes
 // of a JSON line alike, so the byte-level scrubber allocates nothing for it.
-func appendFakeRef[T text](c *Codebook, dst []byte, resourceType, realID T) []byte {
+func appendFakeRef[R, T text](c *Codebook, dst []byte, resourceType R, realID T) []byte {
 	if m := c.legacy[string(resourceType)]; m != nil {
 		if fake, ok := m[string(realID)]; ok && fake != "" {
 			return append(dst, fake...)

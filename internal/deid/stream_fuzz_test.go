@@ -61,7 +61,7 @@ var edgeCases = []string{
 	"{\"resourceType\":\"Observation\",\"id\":\"o\"}\x00", `{"resourceType":"Claim","id":"c"}`,
 }
 
-// deepCases nest just inside and just past the depth limit, in a dropped field and in
+// deepCases (tested below, too large to seed the fuzzer with) nest just inside and just past the depth limit, in a dropped field and in
 // extensions, which the rules follow all the way down.
 func deepCases() []string {
 	nest := func(depth int, open, close, inner string) string {
@@ -77,9 +77,6 @@ func deepCases() []string {
 
 func FuzzScrubJSONMatchesScrub(f *testing.F) {
 	for _, c := range edgeCases {
-		f.Add([]byte(c))
-	}
-	for _, c := range deepCases() {
 		f.Add([]byte(c))
 	}
 	perFile := map[string]int{}

@@ -1,6 +1,7 @@
 package deid
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -59,6 +60,15 @@ var strSafe = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// needsLook reports whether any of 8 string bytes is a quote, a backslash or a control
+// character (the classic SWAR tests for a zero byte and for a byte below n).
+func needsLook(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := x ^ (ones * '"')
+	backslash := x ^ (ones * '\\')
+	return ((quote-ones)&^quote|(backslash-ones)&^backslash|(x-ones*0x20)&^x)&highs != 0
+}
 
 // scan validates data as exactly one JSON value (with optional surrounding whitespace) and
 // records it in sc.tape.
@@ -183,6 +193,9 @@ func (sc *scanner) str() error {
 	start := sc.pos + 1
 	i, esc := start, false
 	for {
+		for i+8 <= len(d) && !needsLook(binary.LittleEndian.Uint64(d[i:])) {
+			i += 8
+		}
 		for i < len(d) && strSafe[d[i]] {
 			i++
 		}

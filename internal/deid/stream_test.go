@@ -92,3 +92,22 @@ func TestScrubJSONMatchesScrubOnSampleExports(t *testing.T) {
 		t.Errorf("only %d resources compared", count)
 	}
 }
+
+func TestNeedsLookFindsEveryByteAStringMustNotHold(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		for pos := 0; pos < 8; pos++ {
+			var word [8]byte
+			for i := range word {
+				word[i] = 'a'
+			}
+			word[pos] = byte(b)
+			x := uint64(0)
+			for i := 7; i >= 0; i-- {
+				x = x<<8 | uint64(word[i])
+			}
+			if needsLook(x) != !strSafe[b] {
+				t.Errorf("byte %#x at %d: needsLook = %v", b, pos, needsLook(x))
+			}
+		}
+	}
+}

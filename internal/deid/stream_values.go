@@ -17,9 +17,12 @@ func (w *jsonWalker) scalar(obj uint32, n *node, key []byte, v uint32, act actio
 		w.emitScalar(v, s)
 		return true, nil
 	case actCheckSystem:
-		sys, _ := w.sibling(obj, "system")
-		code, _ := w.sibling(obj, "code")
-		if !systemAllows(w.s.rules, bytes.TrimSpace(sys), bytes.TrimSpace(code), string(key) == "code") {
+		if !fx.haveSiblings {
+			sys, _ := w.sibling(obj, "system")
+			code, _ := w.sibling(obj, "code")
+			fx.system, fx.code, fx.haveSiblings = bytes.TrimSpace(sys), bytes.TrimSpace(code), true
+		}
+		if !systemAllows(w.s.rules, fx.system, fx.code, string(key) == "code") {
 			fx.markAbsent = true
 			return false, nil
 		}

@@ -10,10 +10,12 @@ import (
 
 // objectFixups collects what Scrub's fixups.apply does after an object's fields are visited.
 type objectFixups struct {
-	markAbsent bool
-	extStart   int // span of the written "extension" member, or -1
-	extEnd     int
-	ext        extListInfo
+	haveSiblings bool   // system and code below are read (check-system needs them)
+	system, code []byte // trimmed
+	markAbsent   bool
+	extStart     int // span of the written "extension" member, or -1
+	extEnd       int
+	ext          extListInfo
 }
 
 // object writes object obj scrubbed with n's rules and reports whether anything was kept; if
@@ -76,7 +78,7 @@ func (w *jsonWalker) collect(obj uint32, n *node, base int) {
 		}
 		dup := false
 		for j := base; j < len(w.members); j++ {
-			if bytes.Equal(w.members[j].key, key) {
+			if string(w.members[j].key) == string(key) {
 				w.members[j].val, dup = k+1, true
 				break
 			}
