@@ -80,22 +80,13 @@ func (p *processor) processChunk(c *chunk) chunkResult {
 }
 
 func (p *processor) processLine(line []byte) rowResult {
-	res, err := decodeResource(line, p.resource)
-	if err != nil {
-		return rowResult{status: rowRejected, err: err}
-	}
-	outcome, err := p.scrubber.Scrub(res)
+	row, id, outcome, err := scrubLine(p.scrubber, line, p.resource)
 	if err != nil {
 		return rowResult{status: rowRejected, err: err}
 	}
 	if outcome != deid.Kept {
 		return rowResult{status: rowSkipped, err: fmt.Errorf("skipped: %v", outcome)}
 	}
-	row, err := encodeResource(res)
-	if err != nil {
-		return rowResult{status: rowRejected, err: fmt.Errorf("encoding de-identified resource: %w", err)}
-	}
-	id, _ := res["id"].(string)
 	return rowResult{status: rowKept, id: id, row: row}
 }
 
