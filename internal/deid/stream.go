@@ -26,6 +26,7 @@ type jsonWalker struct {
 	sc      scanner
 
 	topID   []byte // the de-identified resource id, once written (empty if dropped)
+	fakes   fakeRefCache
 	extList extListInfo
 }
 

@@ -1,6 +1,7 @@
 package deid
 
 import (
+	"encoding/binary"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -59,8 +60,11 @@ func hex4(s []byte) rune {
 // appendQuoted appends s (valid UTF-8) as a JSON string, escaping only what JSON requires.
 func appendQuoted(dst, s []byte) []byte {
 	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
+	start, i := 0, 0
+	for i+8 <= len(s) && !needsLook(binary.LittleEndian.Uint64(s[i:])) {
+		i += 8
+	}
+	for ; i < len(s); i++ {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
 			continue

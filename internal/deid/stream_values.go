@@ -1,6 +1,9 @@
 package deid
 
-import "bytes"
+import (
+	"bytes"
+	"hash/maphash"
+)
 
 // scalar writes one non-null primitive under a primitive action and reports whether it stays;
 // it mirrors walker.scalar. obj is the object holding the field, for sibling lookups.
@@ -41,12 +44,7 @@ func (w *jsonWalker) scalar(obj uint32, n *node, key []byte, v uint32, act actio
 		if err != nil {
 			return false, err
 		}
-		if len(typ) == 0 {
-			w.scratch = append(w.scratch[:0], '#')
-		} else {
-			w.scratch = append(append(w.scratch[:0], typ...), '/')
-		}
-		w.scratch = appendFakeRef(w.s.cb, w.scratch, typ, id)
+		w.scratch = w.fakeRef(typ, id)
 	case actYear:
 		y, ok := year(s)
 		if !ok {
@@ -167,4 +165,53 @@ func (w *jsonWalker) contained(n *node, key []byte, v uint32) (bool, error) {
 		w.mismatch(n, key)
 	}
 	return keep, err
+}
+
+// The fake-reference cache is direct-mapped: fakeRefSlots slots of fakeRefSlotBytes each, so it
+// never allocates after the first use and its memory is fixed.
+const (
+	fakeRefSlots     = 1024
+	fakeRefSlotBytes = 252
+)
+
+// fakeRefCache remembers the fake references a walker made lately: references to the same
+// patient or encounter repeat across the resources of a file, and each fake id costs an HMAC.
+// It belongs to one codebook.
+type fakeRefCache struct {
+	cb    *Codebook
+	seed  maphash.Seed
+	slots []fakeRefSlot
+	key   []byte
+}
+
+// fakeRefSlot holds a reference ("Type/id" or "#id") in buf[:k] and its fake in buf[k:n].
+type fakeRefSlot struct {
+	k, n uint16
+	buf  [fakeRefSlotBytes]byte
+}
+
+// fakeRef returns, in w.scratch, "#" + the fake id for a contained reference (typ empty), or
+// typ + "/" + the fake id.
+func (w *jsonWalker) fakeRef(typ, id []byte) []byte {
+	c := &w.fakes
+	if c.cb != w.s.cb {
+		c.cb, c.seed, c.slots = w.s.cb, maphash.MakeSeed(), make([]fakeRefSlot, fakeRefSlots)
+	}
+	if len(typ) == 0 {
+		c.key = append(c.key[:0], '#')
+	} else {
+		c.key = append(append(c.key[:0], typ...), '/')
+	}
+	prefix := len(c.key)
+	c.key = append(c.key, id...)
+	slot := &c.slots[maphash.Bytes(c.seed, c.key)%fakeRefSlots]
+	if slot.n > 0 && string(slot.buf[:slot.k]) == string(c.key) {
+		return append(w.scratch[:0], slot.buf[slot.k:slot.n]...)
+	}
+	out := appendFakeRef(w.s.cb, append(w.scratch[:0], c.key[:prefix]...), typ, id)
+	if len(c.key)+len(out) <= fakeRefSlotBytes {
+		slot.k = uint16(copy(slot.buf[:], c.key))
+		slot.n = slot.k + uint16(copy(slot.buf[slot.k:], out))
+	}
+	return out
 }

@@ -27,8 +27,14 @@ func (w *jsonWalker) object(obj uint32, n *node) (bool, error) {
 		}
 	}
 	base := len(w.members)
-	defer func() { w.members = w.members[:base] }()
-	w.collect(obj, n, base)
+	masks := w.collect(obj, n, base)
+	keep, err := w.writeObject(obj, n, base, masks)
+	w.members = w.members[:base]
+	return keep, err
+}
+
+// writeObject writes the members collect gathered from base on, then the fixups.
+func (w *jsonWalker) writeObject(obj uint32, n *node, base int, masks bool) (bool, error) {
 	start := len(w.out)
 	w.out = append(w.out, '{')
 	fx := objectFixups{extStart: -1}
@@ -57,7 +63,9 @@ func (w *jsonWalker) object(obj uint32, n *node) (bool, error) {
 			w.topID = append(w.topID[:0], w.scratch...) // scalar left the fake id there
 		}
 	}
-	w.applyFixups(base, &fx)
+	if masks || fx.markAbsent {
+		w.applyFixups(base, &fx)
+	}
 	if len(w.out) == start+1 {
 		w.out = w.out[:start]
 		return false, nil
@@ -67,8 +75,9 @@ func (w *jsonWalker) object(obj uint32, n *node) (bool, error) {
 }
 
 // collect gathers obj's rule-matched members onto w.members. A repeated name keeps its last
-// value, as decoding into a map does; fields that a mask marker will replace are flagged.
-func (w *jsonWalker) collect(obj uint32, n *node, base int) {
+// value, as decoding into a map does; fields that a mask marker will replace are flagged. It
+// reports whether any member is masked.
+func (w *jsonWalker) collect(obj uint32, n *node, base int) (masks bool) {
 	end := w.tape[obj].next
 	for k := obj + 1; k < end; k = w.tape[k+1].next {
 		key := w.str(k)
@@ -86,6 +95,10 @@ func (w *jsonWalker) collect(obj uint32, n *node, base int) {
 		if !dup {
 			w.members = append(w.members, member{key: key, val: k + 1, rule: r})
 		}
+		masks = masks || r.act == actMask
+	}
+	if !masks {
+		return false
 	}
 	for j := base; j < len(w.members); j++ {
 		m := &w.members[j]
@@ -98,6 +111,7 @@ func (w *jsonWalker) collect(obj uint32, n *node, base int) {
 			}
 		}
 	}
+	return true
 }
 
 // applyFixups writes the mask markers and, when a check-system field was removed, the
