@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	failed := false
-	var written []string
+	var complete []string // tables written without a rejected row: only they get a completion row
 	for _, t := range tasks {
 		taskStart := time.Now()
 		fmt.Fprintf(cfg.Stdout, "%s: reading %s\n", t.Name, describeFiles(exp.Resources[t.Resource]))
@@ -111,8 +111,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			summary.HadErrors = true
 			summary.Errors = append(summary.Errors, err.Error())
 			fmt.Fprintf(cfg.Stderr, "  %s: %v\n", t.Name, err)
-		} else {
-			written = append(written, t.Name)
+		} else if !summary.HadErrors {
+			complete = append(complete, t.Name)
 		}
 		fmt.Fprintf(cfg.Stdout, "%s: %d rows written in %s\n", t.Name, summary.Written, time.Since(taskStart).Round(time.Millisecond))
 		failed = failed || summary.HadErrors
@@ -120,7 +120,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return report, err
 		}
 	}
-	if err := writeCompletion(j.format, info, written); err != nil {
+	if err := writeCompletion(j.format, info, complete); err != nil {
 		return report, err
 	}
 	report.UnknownExtensions = scrubber.UnknownExtensions()

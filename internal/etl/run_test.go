@@ -374,3 +374,20 @@ func TestSelectTasks(t *testing.T) {
 		t.Errorf("err = %v, want ErrUnknownTask", err)
 	}
 }
+
+func TestRun_NoCompletionRowForATableWithRejectedRows(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"Condition.ndjson": condition("c1", "a") + "\nnot json\n",
+		"Patient.ndjson":   `{"resourceType":"Patient","id":"p1"}` + "\n",
+	})
+	if _, err := f.run(t); !errors.Is(err, ErrTasksFailed) {
+		t.Fatalf("err = %v, want ErrTasksFailed", err)
+	}
+	rows := f.rows(t, completionTable)
+	if len(rows) != 1 || rows[0]["table_name"] != "patient" {
+		t.Errorf("etl__completion = %v, want only patient", rows)
+	}
+	if got := ids(f.rows(t, "condition")); len(got) != 1 {
+		t.Errorf("the good condition row was not written: %v", got)
+	}
+}
