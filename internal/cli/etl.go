@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -108,6 +109,9 @@ func (f etlFlags) config(args []string) (etl.Config, error) {
 		return cfg, exitf(ExitArgsConflict, "you provided FHIR bulk export options (--export-to, --since, --until, ...) "+
 			"but INPUT is a folder, not a FHIR server URL")
 	}
+	if err := keepPHIOutOfOutput(cfg.OutputDir, map[string]string{"PHI": cfg.PHIDir, "--errors-to": f.errorsTo, "--export-to": f.exportTo}); err != nil {
+		return cfg, err
+	}
 	if f.exportTime != "" {
 		t, err := parseTimestamp(f.exportTime)
 		if err != nil {
@@ -121,6 +125,29 @@ func (f etlFlags) config(args []string) (etl.Config, error) {
 	}
 	cfg.Tasks, cfg.ExplicitTasks = tasks, len(f.tasks) > 0
 	return cfg, nil
+}
+
+// keepPHIOutOfOutput refuses a PHI-holding folder (the PHI folder, --errors-to, --export-to) that
+// is, or is inside, OUTPUT: OUTPUT is meant to leave the hospital, and everything in it with it.
+func keepPHIOutOfOutput(output string, phiFolders map[string]string) error {
+	out, err := filepath.Abs(output)
+	if err != nil {
+		return exitf(ExitArgsInvalid, "OUTPUT %s: %v", output, err)
+	}
+	for _, name := range sortedKeys(phiFolders) {
+		dir := phiFolders[name]
+		if dir == "" || isURL(dir) {
+			continue
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return exitf(ExitArgsInvalid, "%s %s: %v", name, dir, err)
+		}
+		if rel, err := filepath.Rel(out, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return exitf(ExitArgsConflict, "%s (%s) holds PHI and must not be inside OUTPUT (%s), which may leave the hospital", name, dir, output)
+		}
+	}
+	return nil
 }
 
 // usesExportFlags reports whether any option that only makes sense for a URL INPUT was given.
