@@ -23,6 +23,16 @@ func (w *walker) anonRef(m map[string]any, ref string) (string, error) {
 // "#contained" reference. siblingType, called only for a bare id, returns the sibling "type",
 // trimmed (so the answer does not depend on whether that field was scrubbed yet).
 func splitRef[T text](ref T, siblingType func() T) (typ, id T, err error) {
+	if i := typeLen(ref); i > 0 && i < len(ref) && ref[i] == '/' {
+		// The common "Type/id" in one pass; anything else takes the checks below.
+		j := i + 1
+		for j < len(ref) && idByte[ref[j]] {
+			j++
+		}
+		if j == len(ref) && j > i+1 {
+			return ref[:i], ref[i+1:], nil
+		}
+	}
 	if len(ref) > 0 && ref[0] == '#' {
 		if !validID(ref[1:]) {
 			return typ, id, reject("contained reference without a valid id")
@@ -62,18 +72,29 @@ func splitRef[T text](ref T, siblingType func() T) (typ, id T, err error) {
 
 func reject(reason string) error { return &rejectError{reason: reason} }
 
+// typeLen returns the length of the resource type name s starts with (0 if none).
+func typeLen[T text](s T) int {
+	if len(s) == 0 || s[0] < 'A' || s[0] > 'Z' {
+		return 0
+	}
+	i := 1
+	for i < len(s) && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')) {
+		i++
+	}
+	return i
+}
+
+// idByte marks the bytes validID accepts.
+var idByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c > ' ' && c != '/' && c != '?' && c != '#' && c != ':' && c != 0x7f
+	}
+	return t
+}()
+
 // validType reports whether s looks like a FHIR resource type name.
 func validType[T text](s T) bool {
-	if len(s) == 0 || s[0] < 'A' || s[0] > 'Z' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
-			return false
-		}
-	}
-	return true
+	return len(s) > 0 && typeLen(s) == len(s)
 }
 
 // validID reports whether s can be an id: non-empty, with no separators or whitespace. (Ids
@@ -83,8 +104,7 @@ func validID[T text](s T) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c <= ' ', c == '/', c == '?', c == '#', c == ':', c == 0x7f:
+		if !idByte[s[i]] {
 			return false
 		}
 	}
