@@ -61,6 +61,7 @@ type node struct {
 	name    string          // "CodeableConcept", "Condition.stage", ...: names counters
 	fields  map[string]rule // includes "_x" siblings of primitive fields
 	systems map[string]bool // for subsets: elements must have one of these systems
+	table   fieldTable      // fields again, for the byte-level scrubber
 }
 
 // ruleSet is the compiled, immutable rules file.
@@ -149,7 +150,7 @@ func (c *compiler) compile() (*ruleSet, error) {
 			return nil, fmt.Errorf("rules: subset %q: %q is not a datatype", name, sub.Of)
 		}
 		n := c.named[name]
-		n.fields, n.systems = base.fields, toSet(sub.Systems)
+		n.fields, n.table, n.systems = base.fields, base.table, toSet(sub.Systems)
 	}
 	rs := &ruleSet{
 		resources:        map[string]*node{},
@@ -188,6 +189,7 @@ func (c *compiler) fill(n *node, fields map[string]any, extra map[string]string)
 			return err
 		}
 	}
+	n.table = newFieldTable(n.fields)
 	return nil
 }
 

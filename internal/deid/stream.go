@@ -39,10 +39,9 @@ type extListInfo struct {
 
 // member is one rule-matched field of an object.
 type member struct {
-	key  []byte
+	f    *fieldEntry
 	val  uint32 // tape index of the value
-	rule rule
-	over bool // replaced afterwards by a mask marker: walked for its side effects only
+	over bool   // replaced afterwards by a mask marker: walked for its side effects only
 }
 
 var walkers = sync.Pool{New: func() any { return new(jsonWalker) }}
@@ -171,6 +170,6 @@ func (w *jsonWalker) separator() {
 	}
 }
 
-func (w *jsonWalker) mismatch(n *node, key []byte) {
-	w.s.count(w.s.mismatch, n.name+"."+string(key))
+func (w *jsonWalker) mismatch(n *node, key string) {
+	w.s.count(w.s.mismatch, n.name+"."+key)
 }

@@ -111,3 +111,39 @@ func TestNeedsLookFindsEveryByteAStringMustNotHold(t *testing.T) {
 		}
 	}
 }
+
+func TestFieldTableFindsExactlyTheRuleFields(t *testing.T) {
+	rules, err := compiledRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[*node]bool{}
+	var check func(n *node)
+	check = func(n *node) {
+		if n == nil || seen[n] {
+			return
+		}
+		seen[n] = true
+		for name, r := range n.fields {
+			if f := n.table.find([]byte(name)); f == nil || f.name != name || f.rule != r {
+				t.Errorf("%s: find(%q) = %+v", n.name, name, f)
+			}
+			check(r.node)
+			for _, other := range []string{name + "x", name[:len(name)-1], "_" + name + "_"} {
+				if _, ok := n.fields[other]; !ok && n.table.find([]byte(other)) != nil {
+					t.Errorf("%s: find(%q) found a field that is not in the rules", n.name, other)
+				}
+			}
+		}
+		if n.table.find(nil) != nil {
+			t.Errorf("%s: find(\"\") found a field", n.name)
+		}
+	}
+	for _, n := range rules.resources {
+		check(n)
+	}
+	check(rules.extension)
+	if len(seen) < 50 {
+		t.Errorf("only %d nodes checked", len(seen))
+	}
+}

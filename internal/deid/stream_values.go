@@ -7,7 +7,7 @@ import (
 
 // scalar writes one non-null primitive under a primitive action and reports whether it stays;
 // it mirrors walker.scalar. obj is the object holding the field, for sibling lookups.
-func (w *jsonWalker) scalar(obj uint32, n *node, key []byte, v uint32, act action, fx *objectFixups) (bool, error) {
+func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, act action, fx *objectFixups) (bool, error) {
 	isStr := w.tape[v].kind == tokString
 	var s []byte
 	if isStr {
@@ -25,7 +25,7 @@ func (w *jsonWalker) scalar(obj uint32, n *node, key []byte, v uint32, act actio
 			code, _ := w.sibling(obj, "code")
 			fx.system, fx.code, fx.haveSiblings = bytes.TrimSpace(sys), bytes.TrimSpace(code), true
 		}
-		if !systemAllows(w.s.rules, fx.system, fx.code, string(key) == "code") {
+		if !systemAllows(w.s.rules, fx.system, fx.code, key == "code") {
 			fx.markAbsent = true
 			return false, nil
 		}
@@ -86,7 +86,7 @@ func (w *jsonWalker) asList(v uint32, elem func(e uint32) (bool, error)) (keep, 
 // extensions filters an extension list like walker.extensions: allowed URLs are scrubbed with
 // the Extension rules, others are cut down to {"url": ...} and counted (unless expected), and
 // entries without a url are dropped.
-func (w *jsonWalker) extensions(n *node, key []byte, v uint32, nested bool) (bool, error) {
+func (w *jsonWalker) extensions(n *node, key string, v uint32, nested bool) (bool, error) {
 	rs := w.s.rules
 	marked := false
 	keep, array, ok, err := w.asList(v, func(e uint32) (bool, error) {
@@ -144,7 +144,7 @@ func (w *jsonWalker) modifierExtensions(v uint32) (bool, error) {
 
 // contained scrubs contained resources with their own type's rules; their ids hash with no
 // resource type, as walker.contained does.
-func (w *jsonWalker) contained(n *node, key []byte, v uint32) (bool, error) {
+func (w *jsonWalker) contained(n *node, key string, v uint32) (bool, error) {
 	keep, _, ok, err := w.asList(v, func(e uint32) (bool, error) {
 		var rules *node
 		if w.tape[e].kind == tokObject {

@@ -1,7 +1,6 @@
 package deid
 
 import (
-	"bytes"
 	"slices"
 )
 
@@ -40,26 +39,24 @@ func (w *jsonWalker) writeObject(obj uint32, n *node, base int, masks bool) (boo
 	fx := objectFixups{extStart: -1}
 	for j := base; j < len(w.members); j++ {
 		m := w.members[j]
-		if w.tape[m.val].kind == tokNull || m.rule.act == actMask {
+		if w.tape[m.val].kind == tokNull || m.f.rule.act == actMask {
 			continue
 		}
 		mark := len(w.out)
 		w.separator()
-		w.out = append(w.out, '"')
-		w.out = append(w.out, m.key...)
-		w.out = append(w.out, '"', ':')
+		w.out = append(w.out, m.f.member...)
 		keep, err := w.field(obj, n, m, &fx)
 		if err != nil {
-			return false, withField(err, string(m.key))
+			return false, withField(err, m.f.name)
 		}
 		if !keep || m.over {
 			w.out = w.out[:mark]
 			continue
 		}
-		if string(m.key) == "extension" {
+		if m.f.name == "extension" {
 			fx.extStart, fx.extEnd, fx.ext = mark, len(w.out), w.extList
 		}
-		if obj == 0 && string(m.key) == "id" && w.tape[m.val].kind == tokString {
+		if obj == 0 && m.f.name == "id" && w.tape[m.val].kind == tokString {
 			w.topID = append(w.topID[:0], w.scratch...) // scalar left the fake id there
 		}
 	}
@@ -80,33 +77,32 @@ func (w *jsonWalker) writeObject(obj uint32, n *node, base int, masks bool) (boo
 func (w *jsonWalker) collect(obj uint32, n *node, base int) (masks bool) {
 	end := w.tape[obj].next
 	for k := obj + 1; k < end; k = w.tape[k+1].next {
-		key := w.str(k)
-		r, ok := n.fields[string(key)]
-		if !ok {
+		f := n.table.find(w.str(k))
+		if f == nil {
 			continue
 		}
 		dup := false
 		for j := base; j < len(w.members); j++ {
-			if string(w.members[j].key) == string(key) {
+			if w.members[j].f == f {
 				w.members[j].val, dup = k+1, true
 				break
 			}
 		}
 		if !dup {
-			w.members = append(w.members, member{key: key, val: k + 1, rule: r})
+			w.members = append(w.members, member{f: f, val: k + 1})
 		}
-		masks = masks || r.act == actMask
+		masks = masks || f.rule.act == actMask
 	}
 	if !masks {
 		return false
 	}
 	for j := base; j < len(w.members); j++ {
 		m := &w.members[j]
-		if m.rule.act != actMask || w.tape[m.val].kind == tokNull {
+		if m.f.rule.act != actMask || w.tape[m.val].kind == tokNull {
 			continue
 		}
 		for i := base; i < len(w.members); i++ {
-			if k := w.members[i].key; len(k) == len(m.key)+1 && k[0] == '_' && bytes.Equal(k[1:], m.key) {
+			if w.members[i].f.name == m.f.under {
 				w.members[i].over = true
 			}
 		}
@@ -119,12 +115,12 @@ func (w *jsonWalker) collect(obj uint32, n *node, base int) (masks bool) {
 func (w *jsonWalker) applyFixups(base int, fx *objectFixups) {
 	for j := base; j < len(w.members); j++ {
 		m := w.members[j]
-		if m.rule.act != actMask || w.tape[m.val].kind == tokNull {
+		if m.f.rule.act != actMask || w.tape[m.val].kind == tokNull {
 			continue
 		}
 		w.separator()
-		w.out = append(w.out, '"', '_')
-		w.out = append(w.out, m.key...)
+		w.out = append(w.out, '"')
+		w.out = append(w.out, m.f.under...)
 		w.out = append(w.out, '"', ':')
 		if t := w.tape[m.val]; t.kind == tokArray {
 			w.out = append(w.out, '[')
@@ -172,23 +168,23 @@ const (
 
 // field writes member m's value under rule m.rule and reports whether it stays.
 func (w *jsonWalker) field(obj uint32, n *node, m member, fx *objectFixups) (bool, error) {
-	switch m.rule.act {
+	switch m.f.rule.act {
 	case actNode:
-		return w.nodes(n, m.key, m.val, m.rule.node)
+		return w.nodes(n, m.f.name, m.val, m.f.rule.node)
 	case actPrimitiveExt:
-		return w.primitiveExt(n, m.key, m.val, m.rule.node)
+		return w.primitiveExt(n, m.f.name, m.val, m.f.rule.node)
 	case actExtension, actNestedExtension:
-		return w.extensions(n, m.key, m.val, m.rule.act == actNestedExtension)
+		return w.extensions(n, m.f.name, m.val, m.f.rule.act == actNestedExtension)
 	case actModifierExtension:
 		return w.modifierExtensions(m.val)
 	case actContained:
-		return w.contained(n, m.key, m.val)
+		return w.contained(n, m.f.name, m.val)
 	}
-	return w.leaf(obj, n, m.key, m.val, m.rule.act, fx)
+	return w.leaf(obj, n, m.f.name, m.val, m.f.rule.act, fx)
 }
 
 // nodes writes an object or an array of objects with child's rules.
-func (w *jsonWalker) nodes(n *node, key []byte, v uint32, child *node) (bool, error) {
+func (w *jsonWalker) nodes(n *node, key string, v uint32, child *node) (bool, error) {
 	switch t := w.tape[v]; t.kind {
 	case tokObject:
 		return w.object(v, child)
@@ -231,7 +227,7 @@ func (w *jsonWalker) list(v uint32, elem func(e uint32) (bool, error)) (bool, er
 
 // primitiveExt writes a primitive's "_field" sibling: an Element, or an array of Elements
 // aligned with the primitive array, dropped elements becoming null.
-func (w *jsonWalker) primitiveExt(n *node, key []byte, v uint32, elem *node) (bool, error) {
+func (w *jsonWalker) primitiveExt(n *node, key string, v uint32, elem *node) (bool, error) {
 	switch t := w.tape[v]; t.kind {
 	case tokObject:
 		return w.object(v, elem)
@@ -274,7 +270,7 @@ func (w *jsonWalker) alignedList(v uint32, elem func(e uint32) (bool, error)) (b
 }
 
 // leaf applies a primitive action to a value or to each element of an array of primitives.
-func (w *jsonWalker) leaf(obj uint32, n *node, key []byte, v uint32, act action, fx *objectFixups) (bool, error) {
+func (w *jsonWalker) leaf(obj uint32, n *node, key string, v uint32, act action, fx *objectFixups) (bool, error) {
 	switch t := w.tape[v]; t.kind {
 	case tokObject:
 		w.mismatch(n, key)
