@@ -229,8 +229,12 @@ func printReport(w io.Writer, r *etl.Report) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", s.Label, s.Attempt, s.Written, s.Rejected, s.Skipped, s.Duplicates, s.Deleted)
 	}
 	tw.Flush()
-	if len(r.NoTaskRows) > 0 {
-		fmt.Fprintf(w, "\nNot processed (no task reads these types): %s\n", countList(r.NoTaskRows, "row"))
+	if len(r.NoTask) > 0 {
+		var parts []string
+		for _, rt := range sortedKeys(r.NoTask) {
+			parts = append(parts, fmt.Sprintf("%s: %s", rt, r.NoTask[rt]))
+		}
+		fmt.Fprintf(w, "\nNot processed (no task reads these types): %s\n", strings.Join(parts, "; "))
 	}
 	if len(r.UnknownExtensions) > 0 {
 		fmt.Fprintln(w, "\nUnknown extensions (kept only as {url} stubs):")
@@ -245,21 +249,6 @@ func printReport(w io.Writer, r *etl.Report) {
 		}
 	}
 	fmt.Fprintf(w, "\nJob details: %s\n", r.JobDir)
-}
-
-func countList[V int | int64](m map[string]V, unit string) string {
-	var parts []string
-	for _, k := range sortedKeys(m) {
-		parts = append(parts, fmt.Sprintf("%s (%d %s%s)", k, m[k], unit, plural(int64(m[k]))))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func plural(n int64) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 func sortedKeys[V any](m map[string]V) []string {

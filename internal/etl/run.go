@@ -12,7 +12,6 @@ import (
 
 	"cumulus-etl/internal/deid"
 	"cumulus-etl/internal/input"
-	"cumulus-etl/internal/ndjson"
 	"cumulus-etl/internal/tables"
 )
 
@@ -32,7 +31,7 @@ var (
 type Report struct {
 	JobDir            string
 	Summaries         []*TaskSummary
-	NoTaskRows        map[string]int64 // resource types in the input that no task reads: their row count
+	NoTask            map[string]string // resource types in the input that no task reads: "N files (size)"
 	UnknownExtensions map[string]int
 	Outcomes          []input.Outcome // OperationOutcomes found in the export's error/ folder
 }
@@ -78,10 +77,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	j := &job{cfg: cfg, scrubber: scrubber, codebook: cb,
 		format: &tables.NDJSON{Root: cfg.OutputDir, BatchSize: cfg.BatchSize}}
 
-	report := &Report{}
-	if report.NoTaskRows, err = rowsWithoutTask(exp); err != nil {
-		return nil, err
-	}
+	report := &Report{NoTask: filesWithoutTask(exp)}
 	if report.Outcomes, err = input.ReadOutcomes(exp.Errors); err != nil {
 		return nil, err
 	}
@@ -211,40 +207,20 @@ func tasksWithInput(cfg Config, exp *input.Export) ([]Task, error) {
 	return out, nil
 }
 
-// rowsWithoutTask counts, per resource type that no task reads, the rows found, so the user sees
-// what was left out.
-func rowsWithoutTask(exp *input.Export) (map[string]int64, error) {
+// filesWithoutTask lists, per resource type that no task reads, how many files and bytes were
+// left out. (Counting their rows would mean decompressing them: as much work as a large task.)
+func filesWithoutTask(exp *input.Export) map[string]string {
 	known := map[string]bool{}
 	for _, t := range allTasks {
 		known[t.Resource] = true
 	}
-	out := map[string]int64{}
+	out := map[string]string{}
 	for rt, files := range exp.Resources {
-		if known[rt] {
-			continue
-		}
-		for _, f := range files {
-			n, err := countRows(f.Path)
-			if err != nil {
-				return nil, err
-			}
-			out[rt] += n
+		if !known[rt] {
+			out[rt] = describeFiles(files)
 		}
 	}
-	return out, nil
-}
-
-func countRows(path string) (int64, error) {
-	r, err := ndjson.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	var n int64
-	for r.Next() {
-		n++
-	}
-	return n, r.Err()
+	return out
 }
 
 // describeFiles says how much input a task has, e.g. "2 files (1.3 GB)".
