@@ -34,8 +34,8 @@ func exitf(code int, format string, args ...any) error {
 // newRoot builds the root command with every subcommand attached.
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "cumulus-etl",
-		Short:         "Extract bulk FHIR data and turn it into de-identified research tables",
+		Use:   "cumulus-etl",
+		Short: "Extract bulk FHIR data and turn it into de-identified research tables",
 		Long: `Extract bulk FHIR data and turn it into de-identified research tables.
 
 Usage: cumulus-etl [etl] [OPTION]... INPUT OUTPUT PHI

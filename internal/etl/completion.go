@@ -1,8 +1,11 @@
 package etl
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 
 	json "github.com/goccy/go-json"
 
@@ -59,7 +62,8 @@ func writeCompletion(format tables.Format, info completionInfo, tableNames []str
 // etl__completion_encounters, where an encounter's first export time wins.
 type encounterCompletion struct {
 	info completionInfo
-	dd   *dedupe
+	ids  *os.File // this run's encounter ids, one per line
+	buf  *bufio.Writer
 	dir  string
 }
 
@@ -68,32 +72,37 @@ func newEncounterCompletion(tempDir string, info completionInfo) (*encounterComp
 	if err != nil {
 		return nil, err
 	}
-	dd, err := newDedupe(dir, 16)
+	f, err := os.Create(filepath.Join(dir, "encounter-ids"))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	return &encounterCompletion{info: info, dd: dd, dir: dir}, nil
+	return &encounterCompletion{info: info, ids: f, buf: bufio.NewWriter(f), dir: dir}, nil
 }
 
 // add records one encounter (by its de-identified id) of this run.
 func (c *encounterCompletion) add(encounterID string) error {
-	row, err := json.Marshal(map[string]string{
-		"encounter_id": encounterID,
-		"group_name":   c.info.group,
-		"export_time":  c.info.exportTime,
-	})
+	_, err := c.buf.WriteString(encounterID + "\n")
+	return err
+}
+
+// write merges this run's encounters with the existing table. Existing rows are written after
+// this run's rows, so where both have an encounter the existing (earlier) export time is kept.
+func (c *encounterCompletion) write(format tables.Format) error {
+	w, err := format.Create(completionEncountersTable)
 	if err != nil {
 		return err
 	}
-	return c.dd.add(encounterID+"\x00"+c.info.group, row)
-}
-
-// write merges the collected rows with the existing table. Existing rows are added after this
-// run's rows, so where both have an encounter the existing (earlier) export time is kept.
-func (c *encounterCompletion) write(format tables.Format) error {
-	defer c.close()
-	err := format.ReadRows(completionEncountersTable, func(row []byte) error {
+	defer w.Abort()
+	table, err := newLastWins(w, c.dir, 16)
+	if err != nil {
+		return err
+	}
+	defer table.close()
+	if err := c.writeNew(table); err != nil {
+		return err
+	}
+	err = format.ReadRows(completionEncountersTable, func(row []byte) error {
 		var r struct {
 			EncounterID string `json:"encounter_id"`
 			GroupName   string `json:"group_name"`
@@ -101,23 +110,44 @@ func (c *encounterCompletion) write(format tables.Format) error {
 		if err := json.Unmarshal(row, &r); err != nil {
 			return err
 		}
-		return c.dd.add(r.EncounterID+"\x00"+r.GroupName, row)
+		return table.write(r.EncounterID+"\x00"+r.GroupName, row)
 	})
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", completionEncountersTable, err)
 	}
-	w, err := format.Create(completionEncountersTable)
-	if err != nil {
-		return err
-	}
-	defer w.Abort()
-	if _, err := c.dd.emit(nil, func(_ string, row []byte) error { return w.WriteRow(row) }); err != nil {
+	if _, err := table.finish(nil, nil); err != nil {
 		return err
 	}
 	return commitTable(w, completionEncountersTable)
 }
 
+// writeNew writes a row for each encounter of this run.
+func (c *encounterCompletion) writeNew(table *lastWins) error {
+	if err := c.buf.Flush(); err != nil {
+		return err
+	}
+	if _, err := c.ids.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(c.ids)
+	for sc.Scan() {
+		id := sc.Text()
+		row, err := json.Marshal(map[string]string{
+			"encounter_id": id,
+			"group_name":   c.info.group,
+			"export_time":  c.info.exportTime,
+		})
+		if err != nil {
+			return err
+		}
+		if err := table.write(id+"\x00"+c.info.group, row); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
 func (c *encounterCompletion) close() {
-	c.dd.close()
+	c.ids.Close()
 	os.RemoveAll(c.dir)
 }

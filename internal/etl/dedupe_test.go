@@ -2,44 +2,71 @@ package etl
 
 import (
 	"fmt"
-	"sort"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"cumulus-etl/internal/tables"
 )
 
-func TestDedupe_LastCopyWinsAcrossPartitions(t *testing.T) {
+func TestLastWins_LastCopyWinsAcrossPartitions(t *testing.T) {
 	for _, partitions := range []int{1, 7, 64} {
 		t.Run(fmt.Sprintf("%d partitions", partitions), func(t *testing.T) {
-			d, err := newDedupe(t.TempDir(), partitions)
+			root := t.TempDir()
+			format := &tables.NDJSON{Root: root, BatchSize: 700}
+			w, err := format.Create("t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Abort()
+			d, err := newLastWins(w, t.TempDir(), partitions)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer d.close()
-			// 1000 ids, each written three times; the last copy carries "v2".
+			// 1000 ids, each written three times; the last copy carries "v":2.
 			for v := range 3 {
 				for i := range 1000 {
-					if err := d.add(fmt.Sprintf("id%04d", i), fmt.Appendf(nil, `{"id":"id%04d","v":%d}`, i, v)); err != nil {
+					if err := d.write(fmt.Sprintf("id%04d", i), fmt.Appendf(nil, `{"id":"id%04d","v":%d}`, i, v)); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
-			deleted := map[string]struct{}{"id0005": {}, "id0999": {}}
-			var got []string
-			stats, err := d.emit(deleted, func(id string, row []byte) error {
-				if want := fmt.Sprintf(`{"id":"%s","v":2}`, id); string(row) != want {
-					t.Errorf("row for %s = %s, want %s", id, row, want)
-				}
-				got = append(got, id)
+			var kept []string
+			stats, err := d.finish(map[string]struct{}{"id0005": {}, "id0999": {}}, func(key string) error {
+				kept = append(kept, key)
 				return nil
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			sort.Strings(got)
-			if len(got) != 998 || got[0] != "id0000" || got[5] != "id0006" {
-				t.Errorf("emitted %d ids (first %v)", len(got), got[:min(6, len(got))])
+			if stats.duplicates != 2000 || stats.deleted != 2 || len(kept) != 998 {
+				t.Errorf("stats = %+v, %d kept; want 2000 duplicates, 2 deleted, 998 kept", stats, len(kept))
 			}
-			if stats.duplicates != 2000 || stats.deleted != 2 {
-				t.Errorf("stats = %+v, want 2000 duplicates and 2 deleted", stats)
+			if err := w.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			var rows []string
+			if err := format.ReadRows("t", func(row []byte) error {
+				rows = append(rows, string(row))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 998 || w.Rows() != 998 {
+				t.Fatalf("table has %d rows (Rows() = %d), want 998", len(rows), w.Rows())
+			}
+			for i, r := range rows {
+				if !strings.HasSuffix(r, `"v":2}`) {
+					t.Fatalf("row %d = %s: an earlier copy survived", i, r)
+				}
+			}
+			if rows[0] != `{"id":"id0000","v":2}` || rows[5] != `{"id":"id0006","v":2}` {
+				t.Errorf("rows are not in input order: %v", rows[:6])
+			}
+			files, _ := filepath.Glob(filepath.Join(root, "t", "*.ndjson"))
+			if len(files) != 5 { // 3000 rows written in files of 700
+				t.Errorf("files = %v", files)
 			}
 		})
 	}

@@ -36,7 +36,7 @@ type taskRun struct {
 	task         Task
 	files        []input.File
 	deleted      map[string]struct{}   // de-identified ids
-	onRow        func(id string) error // sees the id of every row written
+	onRow        func(id string) error // sees the id of every row that stays in the table
 	beforeCommit func() error          // runs after all rows are written, before the table is swapped in
 	summary      *TaskSummary
 	rejected     *rejectLog
@@ -53,11 +53,16 @@ func (t *taskRun) run(ctx context.Context) error {
 	for _, f := range t.files {
 		inputBytes += f.Size * compressionFactor(f.Path)
 	}
-	dd, err := newDedupe(spillDir, partitionsFor(inputBytes))
+	w, err := t.job.format.Create(t.task.Name)
 	if err != nil {
 		return err
 	}
-	defer dd.close()
+	defer w.Abort()
+	table, err := newLastWins(w, spillDir, partitionsFor(inputBytes))
+	if err != nil {
+		return err
+	}
+	defer table.close()
 
 	proc := &processor{resource: t.task.Resource, scrubber: t.job.scrubber, keepRaw: t.rejected.keepsRaw()}
 	err = runPipeline(ctx, t.files, proc, t.job.cfg.Workers, func(r rowResult) error {
@@ -65,7 +70,7 @@ func (t *taskRun) run(ctx context.Context) error {
 		switch r.status {
 		case rowKept:
 			t.summary.Success++
-			return dd.add(r.id, r.row)
+			return table.write(r.id, r.row)
 		case rowSkipped:
 			t.summary.Success++
 			t.summary.Skipped++
@@ -80,19 +85,7 @@ func (t *taskRun) run(ctx context.Context) error {
 		return err
 	}
 
-	w, err := t.job.format.Create(t.task.Name)
-	if err != nil {
-		return err
-	}
-	defer w.Abort()
-	stats, err := dd.emit(t.deleted, func(id string, row []byte) error {
-		if t.onRow != nil {
-			if err := t.onRow(id); err != nil {
-				return err
-			}
-		}
-		return w.WriteRow(row)
-	})
+	stats, err := table.finish(t.deleted, t.onRow)
 	if err != nil {
 		return err
 	}

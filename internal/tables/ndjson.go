@@ -91,14 +91,13 @@ type ndjsonWriter struct {
 	table, final, staging string
 	batchSize             int
 	file                  *store.AtomicFile
-	fileRows              int
-	files                 int
+	fileRows              []int // rows in each file written so far; the last one is open
 	rows                  int64
 	done                  bool
 }
 
 func (w *ndjsonWriter) WriteRow(row []byte) error {
-	if w.file == nil || w.fileRows >= w.batchSize {
+	if w.file == nil || w.fileRows[len(w.fileRows)-1] >= w.batchSize {
 		if err := w.rollFile(); err != nil {
 			return err
 		}
@@ -109,7 +108,7 @@ func (w *ndjsonWriter) WriteRow(row []byte) error {
 	if _, err := w.file.Write([]byte{'\n'}); err != nil {
 		return err
 	}
-	w.fileRows++
+	w.fileRows[len(w.fileRows)-1]++
 	w.rows++
 	return nil
 }
@@ -118,14 +117,71 @@ func (w *ndjsonWriter) rollFile() error {
 	if err := w.closeFile(); err != nil {
 		return err
 	}
-	name := fmt.Sprintf("%s.%03d.ndjson", w.table, w.files)
-	f, err := store.CreateAtomic(filepath.Join(w.staging, name), 0o644)
+	f, err := store.CreateAtomic(w.filePath(len(w.fileRows)), 0o644)
 	if err != nil {
 		return err
 	}
-	w.file, w.fileRows = f, 0
-	w.files++
+	w.file = f
+	w.fileRows = append(w.fileRows, 0)
 	return nil
+}
+
+func (w *ndjsonWriter) filePath(i int) string {
+	return filepath.Join(w.staging, fmt.Sprintf("%s.%03d.ndjson", w.table, i))
+}
+
+// Drop rewrites the files that hold dropped rows; files keep their names, so some hold fewer than
+// BatchSize rows afterwards.
+func (w *ndjsonWriter) Drop(drop func(row int64) bool) error {
+	if err := w.closeFile(); err != nil {
+		return err
+	}
+	var first int64
+	for i, n := range w.fileRows {
+		kept, err := w.dropFromFile(i, first, n, drop)
+		if err != nil {
+			return err
+		}
+		w.rows -= int64(n - kept)
+		w.fileRows[i] = kept
+		first += int64(n)
+	}
+	return nil
+}
+
+// dropFromFile rewrites file i, whose rows are positions [first, first+n), without the dropped
+// rows, and returns how many it kept. A file with nothing to drop is left alone.
+func (w *ndjsonWriter) dropFromFile(i int, first int64, n int, drop func(row int64) bool) (int, error) {
+	touched := false
+	for pos := first; pos < first+int64(n); pos++ {
+		touched = touched || drop(pos)
+	}
+	if !touched {
+		return n, nil
+	}
+	out, err := store.CreateAtomic(w.filePath(i), 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer out.Abort()
+	kept := 0
+	pos := first
+	err = readFileRows(w.filePath(i), func(row []byte) error {
+		defer func() { pos++ }()
+		if drop(pos) {
+			return nil
+		}
+		kept++
+		if _, err := out.Write(row); err != nil {
+			return err
+		}
+		_, err := out.Write([]byte{'\n'})
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return kept, out.Commit()
 }
 
 func (w *ndjsonWriter) closeFile() error {

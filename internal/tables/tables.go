@@ -10,6 +10,9 @@ import "errors"
 type Writer interface {
 	// WriteRow appends one row. The slice is not retained after the call returns.
 	WriteRow(row []byte) error
+	// Drop removes the rows already written whose position (0-based, in write order) drop
+	// reports, keeping the others in order. Rows() counts what is left. Call it before Commit.
+	Drop(drop func(row int64) bool) error
 	// Commit makes the whole table visible at once, replacing the previous version of it.
 	Commit() error
 	// Abort discards the rows written so far and leaves the previous table untouched.
