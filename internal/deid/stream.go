@@ -57,7 +57,9 @@ const maxPooledTape = 1 << 20
 // Lines that are not UTF-8, not a single JSON object, lack a non-empty string id, or whose
 // resourceType is missing or differs from resourceType (when that is not empty) return an error
 // wrapping ErrBadInput. Otherwise the outcome and errors are those of Scrub: ErrRejected,
-// ErrUnsupportedType or SkippedModifierExtension. On any error or skip, out is dst unchanged.
+// ErrUnsupportedType or SkippedModifierExtension; a resource holding both an unsafe reference
+// and an unknown modifierExtension is rejected or skipped by whichever comes first in the line
+// (Scrub meets them in Go's random map order). On any error or skip, out is dst unchanged.
 // ScrubJSON is safe for concurrent use.
 func (s *Scrubber) ScrubJSON(dst, line []byte, resourceType string) (out []byte, id string, outcome Outcome, err error) {
 	if !utf8.Valid(line) {
