@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -134,7 +135,7 @@ func keepPHIOutOfOutput(output string, phiFolders map[string]string) error {
 	if err != nil {
 		return exitf(ExitArgsInvalid, "OUTPUT %s: %v", output, err)
 	}
-	for _, name := range sortedKeys(phiFolders) {
+	for _, name := range slices.Sorted(maps.Keys(phiFolders)) {
 		dir := phiFolders[name]
 		if dir == "" || isURL(dir) {
 			continue
@@ -231,14 +232,14 @@ func printReport(w io.Writer, r *etl.Report) {
 	tw.Flush()
 	if len(r.NoTask) > 0 {
 		var parts []string
-		for _, rt := range sortedKeys(r.NoTask) {
+		for _, rt := range slices.Sorted(maps.Keys(r.NoTask)) {
 			parts = append(parts, fmt.Sprintf("%s: %s", rt, r.NoTask[rt]))
 		}
 		fmt.Fprintf(w, "\nNot processed (no task reads these types): %s\n", strings.Join(parts, "; "))
 	}
 	if len(r.UnknownExtensions) > 0 {
 		fmt.Fprintln(w, "\nUnknown extensions (kept only as {url} stubs):")
-		for _, url := range sortedKeys(r.UnknownExtensions) {
+		for _, url := range slices.Sorted(maps.Keys(r.UnknownExtensions)) {
 			fmt.Fprintf(w, "  %s (%d)\n", url, r.UnknownExtensions[url])
 		}
 	}
@@ -249,13 +250,4 @@ func printReport(w io.Writer, r *etl.Report) {
 		}
 	}
 	fmt.Fprintf(w, "\nJob details: %s\n", r.JobDir)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/google/uuid"
@@ -254,7 +256,7 @@ func (c *Codebook) Marshal() ([]byte, error) {
 			w.strMap(m)
 		}
 	}
-	for _, k := range sortedKeys(c.extra) {
+	for _, k := range slices.Sorted(maps.Keys(c.extra)) {
 		dec := json.NewDecoder(bytes.NewReader(c.extra[k]))
 		dec.UseNumber()
 		var v any

@@ -3,7 +3,8 @@ package deid
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -40,7 +41,7 @@ func (w *pyJSON) str(s string) {
 
 func (w *pyJSON) strMap(m map[string]string) {
 	w.raw("{")
-	for i, k := range sortedKeys(m) {
+	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 {
 			w.raw(", ")
 		}
@@ -76,7 +77,7 @@ func (w *pyJSON) value(v any) error {
 		w.raw("]")
 	case map[string]any:
 		w.raw("{")
-		for i, k := range sortedKeys(t) {
+		for i, k := range slices.Sorted(maps.Keys(t)) {
 			if i > 0 {
 				w.raw(", ")
 			}
@@ -91,13 +92,4 @@ func (w *pyJSON) value(v any) error {
 		return fmt.Errorf("unexpected JSON value of type %T", v)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
