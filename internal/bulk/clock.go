@@ -3,9 +3,9 @@ package bulk
 import (
 	"context"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"cumulus-etl/internal/fhir"
 )
 
 // Clock is the time source and sleeper the export uses, so tests can run waits instantly.
@@ -40,25 +40,15 @@ func (WallClock) Sleep(ctx context.Context, d time.Duration) error {
 // dates in the past never cause a hot loop (ST-04, EC-02).
 const minRetryDelay = time.Second
 
-// parseRetryAfter reads a Retry-After header as delay-seconds or an HTTP-date (all three RFC 9110
-// formats, plus RFC 1123 with a numeric zone). ok is false when the header is absent or garbage,
-// so the caller falls back to its own backoff instead of treating garbage as zero (ST-05).
+// parseRetryAfter reads a Retry-After header with fhir.ParseRetryAfter (delay-seconds or any
+// HTTP-date form), floored at minRetryDelay so dates in the past never cause a hot loop. ok is
+// false when the header is absent or garbage, so the caller falls back to its own backoff (ST-05).
 func parseRetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
+	d, ok = fhir.ParseRetryAfter(h.Get("Retry-After"), now)
+	if !ok {
 		return 0, false
 	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return max(time.Duration(min(n, 1<<31))*time.Second, minRetryDelay), true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		t, err = time.Parse(time.RFC1123Z, v)
-	}
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), minRetryDelay), true
+	return max(d, minRetryDelay), true
 }
 
 // backoff returns base·2^attempt capped at limit (attempt counts from 0).

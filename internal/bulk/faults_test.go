@@ -52,7 +52,7 @@ func TestFaultsEndWithCleanFiles(t *testing.T) {
 				{Status: 202, Header: map[string]string{"Retry-After": "abc"}},
 				{Status: 202, Header: map[string]string{"Retry-After": "Fri, 31 Dec 1999 23:59:59 GMT"}},
 				{Status: 202}}},
-			check: wantWaits(time.Second, 4*time.Second, time.Second, 16*time.Second)},
+			check: wantWaits(2*time.Second, 4*time.Second, time.Second, 16*time.Second)},
 		{name: "EC-23 status 429 storm is waited out whole and not counted as failures",
 			script: bulktest.Script{StatusReplies: repeat(bulktest.Reply{Status: 429, Header: map[string]string{"Retry-After": "3600"}}, 8)},
 			check:  wantWaits(repeatDur(time.Hour, 8)...)},
