@@ -22,19 +22,7 @@ type WallClock struct{}
 func (WallClock) Now() time.Time { return time.Now() }
 
 // Sleep waits for d or until ctx is done.
-func (WallClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (WallClock) Sleep(ctx context.Context, d time.Duration) error { return fhir.Sleep(ctx, d) }
 
 // minRetryDelay is the floor applied to every server-requested wait, so "0", negative values and
 // dates in the past never cause a hot loop (ST-04, EC-02).

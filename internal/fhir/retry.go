@@ -143,8 +143,8 @@ func ParseRetryAfter(value string, now time.Time) (d time.Duration, ok bool) {
 	return when.Sub(now), true
 }
 
-// sleepCtx waits d or until ctx ends, whichever is first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx ends, whichever is first, and returns ctx.Err() in the latter case.
+func Sleep(ctx context.Context, d time.Duration) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
