@@ -215,6 +215,9 @@ func (d *downloader) attempt(ctx context.Context, job fileJob, p *partial) (jour
 	if err != nil {
 		lim.release(false)
 		_ = d.log.downloadError(job.url, nil, nil, err.Error(), nil)
+		if permanent(err) {
+			return journalEntry{}, err
+		}
 		return journalEntry{}, classed(errTransient, nil, "%w", err)
 	}
 	defer resp.Body.Close()

@@ -56,7 +56,7 @@ func (r *run) kickoff(ctx context.Context, k kickoff) (string, error) {
 		}
 		resp, err := send(ctx, r.client, method, target, hdr, body)
 		if err != nil {
-			if failures++; failures >= r.opts.MaxAttempts {
+			if failures++; failures >= r.opts.MaxAttempts || permanent(err) {
 				r.logFailedKickoff(k, caps, nil, err.Error(), nil)
 				return "", fmt.Errorf("%w: kick-off: %w", ErrExportFailed, err)
 			}

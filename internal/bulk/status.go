@@ -39,6 +39,9 @@ func (r *run) pollOnce(ctx context.Context, pageURL string, waits, failures *int
 	resp, err := send(ctx, r.client, http.MethodGet, pageURL, http.Header{"Accept": {"application/json"}}, nil)
 	if err != nil {
 		_ = r.log.statusError(0, nil, err.Error(), nil)
+		if permanent(err) {
+			return 0, "", nil, fmt.Errorf("%w: %w", ErrExportFailed, err)
+		}
 		return r.failureDelay(nil, failures, err)
 	}
 	body, err := readBody(resp)

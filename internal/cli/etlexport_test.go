@@ -119,3 +119,41 @@ func TestETL_ExportOptionRules(t *testing.T) {
 		})
 	}
 }
+
+func TestETL_URLInputSendsTheBearerToken(t *testing.T) {
+	srv := bulktest.New(bulktest.Script{Files: sampleFiles(t), Token: "s3cret-token"})
+	defer srv.Close()
+	tmp := t.TempDir()
+	tokenFile := filepath.Join(tmp, "token")
+	os.WriteFile(tokenFile, []byte("s3cret-token\n"), 0o600)
+
+	code, stdout, stderr := runCLI(t, srv.GroupURL(), filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"),
+		"--bearer-token", tokenFile, "--quiet")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, "s3cret-token") {
+		t.Error("the token appears in the output")
+	}
+	code, _, _ = runCLI(t, srv.GroupURL(), filepath.Join(tmp, "out2"), filepath.Join(tmp, "phi"), "--quiet")
+	if code == ExitOK {
+		t.Error("the export worked without the token the server requires")
+	}
+}
+
+// TestExport_KickoffThrottleThroughTheFHIRClient_EC24: a kick-off answered 429 (another export
+// is running) is waited out, also when the request goes through the real FHIR client, which
+// must hand the 429 back to the export's own loop instead of failing it.
+func TestExport_KickoffThrottleThroughTheFHIRClient_EC24(t *testing.T) {
+	srv := bulktest.New(bulktest.Script{Files: sampleFiles(t),
+		KickoffReplies: []bulktest.Reply{{Status: 429, Header: map[string]string{"Retry-After": "1"}}}})
+	defer srv.Close()
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "export", srv.GroupURL(), dir, "--quiet")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if srv.Requests("kickoff") != 2 {
+		t.Errorf("kick-off requests = %d, want 2", srv.Requests("kickoff"))
+	}
+}

@@ -126,9 +126,10 @@ func (c *Client) Capabilities() Capabilities { return c.caps }
 // application/fhir+json. Credentials go only to the base URL's origin, and never when req's
 // context is NoCredentials. Retryable failures are retried unless the context is NoRetry; a
 // 401 is answered with one re-authorization and replay. A status of 400 or more comes back as
-// an *HTTPError (the body is read and closed); a 3xx that was not followed (redirected POST or
-// DELETE) comes back as a response. A 401 when no credentials were configured wraps
-// ErrCredentialsMissing.
+// an *HTTPError (the body is read and closed), except under NoRetry, where the caller runs its
+// own loop and gets the response itself; a 3xx that was not followed (redirected POST or DELETE)
+// comes back as a response. A 401 when no credentials were configured wraps
+// ErrCredentialsMissing, also under NoRetry.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	r := req.WithContext(req.Context()) // shallow copy: the caller's request is left alone
 	r.URL = c.base.ResolveReference(req.URL)
@@ -149,11 +150,12 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if resp.StatusCode < 400 {
+	noCredentials := resp.StatusCode == http.StatusUnauthorized && c.auth == (authSetup{})
+	if resp.StatusCode < 400 || (!RetryAllowed(req.Context()) && !noCredentials) {
 		return resp, nil
 	}
 	herr := newHTTPError(resp)
-	if resp.StatusCode == http.StatusUnauthorized && c.auth == (authSetup{}) {
+	if noCredentials {
 		return nil, fmt.Errorf("%w: the server requires authentication; give --smart-client-id and --smart-key (or --basic-user/--basic-passwd, or --bearer-token): %w", ErrCredentialsMissing, herr)
 	}
 	return nil, herr
