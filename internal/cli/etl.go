@@ -245,8 +245,13 @@ func printReport(w io.Writer, r *etl.Report) {
 	}
 	if len(r.Outcomes) > 0 {
 		fmt.Fprintln(w, "\nMessages from the export's error files:")
+		fatal := false
 		for _, o := range r.Outcomes {
 			fmt.Fprintf(w, "  %s: %s (%s:%d)\n", o.Severity, o.Text, o.File, o.Line)
+			fatal = fatal || o.Fatal()
+		}
+		if fatal {
+			fmt.Fprintln(w, "  The export reported errors: some data may be missing from it.")
 		}
 	}
 	fmt.Fprintf(w, "\nJob details: %s\n", r.JobDir)

@@ -16,6 +16,9 @@ var ErrRejected = errors.New("resource rejected by de-identification")
 // ErrUnsupportedType is returned by Scrub for a resource type that has no rules.
 var ErrUnsupportedType = errors.New("no de-identification rules for resource type")
 
+// dataAbsentURL is the core extension that marks a value as deliberately left out.
+const dataAbsentURL = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+
 // Outcome says what became of a resource that Scrub did not reject.
 type Outcome int
 
@@ -77,35 +80,6 @@ func NewScrubber(cb *Codebook) (*Scrubber, error) {
 // SupportsType reports whether the rules cover resourceType.
 func (s *Scrubber) SupportsType(resourceType string) bool {
 	return s.rules.resources[resourceType] != nil
-}
-
-// Scrub de-identifies res in place: every field the rules do not allow is removed, ids and
-// references are replaced by fake ids, dates and ZIP codes are generalized. res must be a
-// resource decoded from JSON (decoding numbers with UseNumber is fine).
-//
-// It returns Kept when res may be written, SkippedModifierExtension when it must be dropped
-// without being an error, or an error wrapping ErrRejected (unsafe content) or
-// ErrUnsupportedType. After a skip or an error, res is partly scrubbed and must be discarded.
-func (s *Scrubber) Scrub(res map[string]any) (Outcome, error) {
-	rt, _ := res["resourceType"].(string)
-	n := s.rules.resources[rt]
-	if n == nil {
-		return Kept, fmt.Errorf("deid: %w %q", ErrUnsupportedType, rt)
-	}
-	w := walker{s: s, resType: rt}
-	if _, err := w.object(res, n); err != nil {
-		var skip *skipError
-		if errors.As(err, &skip) {
-			s.count(s.skippedMod, skip.url)
-			return SkippedModifierExtension, nil
-		}
-		var rej *rejectError
-		if errors.As(err, &rej) {
-			rej.path = append(rej.path, rt)
-		}
-		return Kept, err
-	}
-	return Kept, nil
 }
 
 // UnknownExtensions returns how often each unknown extension URL was cut down to a stub (URLs

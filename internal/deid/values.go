@@ -1,24 +1,5 @@
 package deid
 
-import (
-	"strings"
-)
-
-// anonRef replaces the id inside a reference with its fake id. Only forms whose id can be
-// found are accepted: "Type/id" (a version suffix "/_history/v" is dropped), "#contained", and a
-// bare id with a sibling "type". Anything else rejects the resource; the error never repeats the
-// value, which may be PHI.
-func (w *walker) anonRef(m map[string]any, ref string) (string, error) {
-	typ, id, err := splitRef(ref, func() string { s, _ := m["type"].(string); return strings.TrimSpace(s) })
-	if err != nil {
-		return "", err
-	}
-	if typ == "" {
-		return w.s.cb.fakeRef("#", "", id), nil
-	}
-	return w.s.cb.fakeRef(typ+"/", typ, id), nil
-}
-
 // splitRef finds the resource type and id inside a relative reference; typ is empty for a
 // "#contained" reference. siblingType, called only for a bare id, returns the sibling "type",
 // trimmed (so the answer does not depend on whether that field was scrubbed yet).
@@ -118,19 +99,6 @@ func year[T text](s T) (T, bool) {
 		n++
 	}
 	return s[:n], n > 0
-}
-
-// zip generalizes a US ZIP or ZIP+4 code to its first three digits followed by "00", or to
-// "00000" in a restricted ZIP3 area. Anything that is not a US ZIP code is dropped.
-func (rs *ruleSet) zip(s string) (string, bool) {
-	ok, restricted := zipArea(rs, s)
-	switch {
-	case !ok:
-		return "", false
-	case restricted:
-		return "00000", true
-	}
-	return s[:3] + "00", true
 }
 
 // zipArea reports whether s is a US ZIP code, and whether its ZIP3 area is restricted.

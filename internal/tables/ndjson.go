@@ -36,9 +36,9 @@ func (f *NDJSON) Create(table string) (Writer, error) {
 	if err := os.MkdirAll(f.Root, 0o755); err != nil {
 		return nil, err
 	}
-	staging, err := os.MkdirTemp(f.Root, ".tmp-"+table+"-")
+	staging, err := store.MkdirStaging(final)
 	if err != nil {
-		return nil, fmt.Errorf("creating staging folder for table %s: %w", table, err)
+		return nil, err
 	}
 	if err := os.Chmod(staging, 0o755); err != nil {
 		return nil, err

@@ -4,9 +4,6 @@ import (
 	"strings"
 )
 
-// dataAbsentURL is the core extension that marks a value as deliberately left out.
-const dataAbsentURL = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
-
 // walker scrubs one resource. resType is the resource type that anon-id hashes under.
 type walker struct {
 	s       *Scrubber
