@@ -2,7 +2,9 @@
 // into stable fake ids (compatible with Cumulus ETL's codebook.json), and an allow-list scrubber
 // that removes everything from a resource except the fields named in the embedded rules file.
 //
-// The package does no file or network I/O: callers hand it bytes and decoded JSON maps.
+// The scrubber the program runs is Scrubber.ScrubJSON, which works on the bytes of one ndjson line
+// in a single pass. The tests hold it to Scrub, a simpler scrubber over decoded JSON maps kept in
+// the test files as the reference implementation. The package does no file or network I/O.
 package deid
 
 import (

@@ -13,13 +13,13 @@ import (
 // text names the field path but never the value, which may be PHI.
 var ErrRejected = errors.New("resource rejected by de-identification")
 
-// ErrUnsupportedType is returned by Scrub for a resource type that has no rules.
+// ErrUnsupportedType is returned for a resource type that has no rules.
 var ErrUnsupportedType = errors.New("no de-identification rules for resource type")
 
 // dataAbsentURL is the core extension that marks a value as deliberately left out.
 const dataAbsentURL = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
-// Outcome says what became of a resource that Scrub did not reject.
+// Outcome says what became of a resource that was not rejected.
 type Outcome int
 
 const (

@@ -51,7 +51,7 @@ const maxPooledTape = 1 << 20
 
 // ScrubJSON de-identifies one ndjson line holding a resource of type resourceType and appends
 // the result to dst as compact JSON, without decoding the line into maps. The result decodes to
-// exactly what Scrub leaves of the decoded line; fields keep their input order and numbers keep
+// exactly what the reference map scrubber (Scrub, in the tests) leaves of the decoded line; fields keep their input order and numbers keep
 // their digits. It also returns the de-identified id ("" if the id was blank).
 //
 // Lines that are not UTF-8, not a single JSON object, lack a non-empty string id, or whose
