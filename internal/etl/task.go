@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"cumulus-etl/internal/input"
 	"cumulus-etl/internal/tables"
@@ -26,6 +27,12 @@ type TaskSummary struct {
 	Deleted    int64    `json:"deleted"`    // rows removed because the export's deleted/ folder lists them
 	Errors     []string `json:"errors,omitempty"`
 }
+
+// A long task says how far it got at most every progressInterval (checked every progressEvery rows).
+const (
+	progressEvery    = 10000
+	progressInterval = 30 * time.Second
+)
 
 // maxErrorsShown bounds how many rejected-row messages a task prints and keeps in its summary.
 const maxErrorsShown = 20
@@ -65,8 +72,13 @@ func (t *taskRun) run(ctx context.Context) error {
 	defer table.close()
 
 	proc := &processor{resource: t.task.Resource, scrubber: t.job.scrubber, keepRaw: t.rejected.keepsRaw()}
+	lastReport := time.Now()
 	err = runPipeline(ctx, t.files, proc, t.job.cfg.Workers, func(r rowResult) error {
 		t.summary.Attempt++
+		if t.summary.Attempt%progressEvery == 0 && time.Since(lastReport) >= progressInterval {
+			lastReport = time.Now()
+			fmt.Fprintf(t.job.cfg.Stdout, "%s: %d rows read so far\n", t.task.Name, t.summary.Attempt)
+		}
 		switch r.status {
 		case rowKept:
 			t.summary.Success++
