@@ -49,8 +49,8 @@ func TestScrubLineRejectsBadRows(t *testing.T) {
 	s := newTestScrubber(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if row, _, _, err := scrubLine(s, []byte(tc.line), "Observation"); !errors.Is(err, errBadRow) || row != nil {
-				t.Errorf("err = %v, row = %s; want errBadRow", err, row)
+			if row, _, _, err := scrubLine(s, []byte(tc.line), "Observation"); !errors.Is(err, deid.ErrBadInput) || row != nil {
+				t.Errorf("err = %v, row = %s; want deid.ErrBadInput", err, row)
 			}
 		})
 	}
