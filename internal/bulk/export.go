@@ -116,6 +116,14 @@ func (r *run) attach(ctx context.Context) (*savedState, error) {
 	}
 	r.statusURL, r.result.StatusURL, r.result.ExportURL = st.StatusURL, st.StatusURL, st.ExportURL
 	r.log.setExportID(st.StatusURL)
+	if saved == nil || saved.StatusURL != st.StatusURL {
+		if len(r.journal.listed) > 0 {
+			r.progress.info("Removing the files of an earlier export from " + r.opts.Dir)
+		}
+		if err := r.journal.discard(); err != nil {
+			return nil, err
+		}
+	}
 	if err := saveState(r.opts.Dir, st); err != nil {
 		return nil, err
 	}
@@ -308,7 +316,8 @@ func (r *run) deleteJob(ctx context.Context, st *savedState) {
 }
 
 // Cancel DELETEs an export: statusURL if given, else the one saved in dir. The saved state is
-// then removed so the next export into dir starts afresh.
+// then removed so the next export into dir starts afresh. A 404 or 410 answer means the server
+// has already forgotten the export (EC-43), which counts as cancelled.
 func Cancel(ctx context.Context, client Doer, dir, statusURL string) error {
 	if statusURL == "" && dir != "" {
 		st, err := loadState(dir)
@@ -328,7 +337,8 @@ func Cancel(ctx context.Context, client Doer, dir, statusURL string) error {
 		return fmt.Errorf("%w: cancelling %s: %w", ErrExportFailed, statusURL, err)
 	}
 	body, _ := readBody(resp)
-	if resp.StatusCode >= 300 {
+	gone := resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone // EC-43: already forgotten
+	if resp.StatusCode >= 300 && !gone {
 		return fmt.Errorf("%w: cancelling %s: %s", ErrExportFailed, statusURL, errorMessage(resp, body))
 	}
 	if dir != "" {

@@ -69,9 +69,10 @@ type journalEntry struct {
 // journal is the append-only list of completed files, DIR/.cumulus-export/journal.jsonl. A file is
 // journaled only after its rename is durable, so a journaled file is always whole.
 type journal struct {
-	mu   sync.Mutex
-	dir  string
-	done map[string]journalEntry
+	mu     sync.Mutex
+	dir    string
+	done   map[string]journalEntry
+	listed []string // every file the journal names, verified or not
 }
 
 // openJournal loads the journal and keeps only entries whose file still has the recorded size
@@ -90,8 +91,11 @@ func openJournal(dir string) (*journal, error) {
 	for {
 		line, err := r.ReadBytes('\n')
 		var e journalEntry
-		if len(line) > 0 && line[len(line)-1] == '\n' && json.Unmarshal(line, &e) == nil && verifyFile(filepath.Join(dir, e.File), e) {
-			j.done[e.File] = e
+		if len(line) > 0 && line[len(line)-1] == '\n' && json.Unmarshal(line, &e) == nil {
+			j.listed = append(j.listed, e.File)
+			if verifyFile(filepath.Join(dir, e.File), e) {
+				j.done[e.File] = e
+			}
 		}
 		if err == io.EOF {
 			return j, nil
@@ -143,4 +147,27 @@ func (j *journal) record(e journalEntry) error {
 	}
 	j.done[e.File] = e
 	return f.Close()
+}
+
+// discard removes every file the journal names, the journal itself and any partial downloads:
+// they belong to an export other than the one now attached (cancelled, or replaced by --resume
+// of another status URL), and must neither be kept as its files nor be left beside them.
+func (j *journal) discard() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, name := range j.listed {
+		if !filepath.IsLocal(name) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(j.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing %s of an earlier export: %w", name, err)
+		}
+	}
+	for _, p := range []string{filepath.Join(stateDir(j.dir), "journal.jsonl"), filepath.Join(stateDir(j.dir), "parts")} {
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("removing %s of an earlier export: %w", p, err)
+		}
+	}
+	j.done, j.listed = map[string]journalEntry{}, nil
+	return nil
 }

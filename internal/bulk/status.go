@@ -91,6 +91,11 @@ func (r *run) pollOnce(ctx context.Context, pageURL string, waits, failures *int
 	}
 	msg := errorMessage(resp, body)
 	_ = r.log.statusError(resp.StatusCode, bodyForLog(body), msg, resp.Header)
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
+		// EC-43, ST-09: the job expired, was deleted, or the server restarted; polling cannot help.
+		return 0, "", nil, fmt.Errorf("%w: the server no longer knows this export (%s answered %s); it has expired or was "+
+			"cancelled, so start a new export: run again with --cancel to forget it, or use an empty folder", ErrExportFailed, pageURL, msg)
+	}
 	return 0, "", nil, fmt.Errorf("%w: unexpected status code from %s: %s", ErrExportFailed, pageURL, msg)
 }
 

@@ -1,0 +1,93 @@
+package bulk
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"cumulus-etl/internal/bulk/bulktest"
+)
+
+// TestKO36NewExportNeverReusesAnotherExportsFiles checks that files journaled by one export are
+// not kept as if they belonged to a different export started later in the same folder (after
+// --cancel, or with --resume naming another status URL): the old files are removed and the new
+// export's files are downloaded.
+func TestKO36NewExportNeverReusesAnotherExportsFiles(t *testing.T) {
+	newFiles := []bulktest.File{{Type: "Patient", Body: ndjson("Patient", 7)}}
+	cases := []struct {
+		name  string
+		start func(t *testing.T, dir string, old, fresh *bulktest.Server, opts *Options)
+	}{
+		{name: "ST-20 after --cancel", start: func(t *testing.T, dir string, _, fresh *bulktest.Server, opts *Options) {
+			if err := Cancel(context.Background(), http.DefaultClient, dir, ""); err != nil {
+				t.Fatalf("Cancel: %v", err)
+			}
+			opts.URL = fresh.GroupURL()
+		}},
+		{name: "KO-36 --resume of another status URL", start: func(t *testing.T, _ string, _, fresh *bulktest.Server, opts *Options) {
+			if _, err := Export(context.Background(), http.DefaultClient, Options{URL: fresh.GroupURL(), Dir: t.TempDir(),
+				Types: []string{"Patient"}, Progress: opts.Progress, Clock: opts.Clock}); err != nil {
+				t.Fatalf("starting the second export: %v", err)
+			}
+			opts.Resume = fresh.URL + "/status"
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			old := bulktest.New(bulktest.Script{Files: sampleFiles()})
+			defer old.Close()
+			fresh := bulktest.New(bulktest.Script{Files: newFiles})
+			defer fresh.Close()
+			opts := testOptions(t, old, newFakeClock())
+			if _, err := Export(context.Background(), http.DefaultClient, opts); err != nil {
+				t.Fatalf("first export: %v", err)
+			}
+			tc.start(t, opts.Dir, old, fresh, &opts)
+			res, err := Export(context.Background(), http.DefaultClient, opts)
+			if err != nil {
+				t.Fatalf("second export: %v", err)
+			}
+			assertFiles(t, opts.Dir, newFiles)
+			if res.Files != 1 || res.Resources != 7 {
+				t.Errorf("result %d files, %d resources; want 1, 7", res.Files, res.Resources)
+			}
+		})
+	}
+}
+
+// TestEC43ForgottenStatusURL checks that a saved or --resume status URL the server no longer
+// knows (404 or 410, e.g. expired or deleted) fails with a message saying to start a new
+// export, and that --cancel of such an export still forgets it so the folder can be reused.
+func TestEC43ForgottenStatusURL(t *testing.T) {
+	for _, code := range []int{http.StatusNotFound, http.StatusGone} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			srv := bulktest.New(bulktest.Script{Files: sampleFiles(), StatusReplies: repeat(bulktest.Reply{Status: code,
+				Body: oo("error", "not-found", "job unknown")}, 2)})
+			defer srv.Close()
+			opts := testOptions(t, srv, newFakeClock())
+			_, err := Export(context.Background(), http.DefaultClient, opts)
+			if !errors.Is(err, ErrExportFailed) || !strings.Contains(err.Error(), "no longer knows this export") ||
+				!strings.Contains(err.Error(), "--cancel") || !strings.Contains(err.Error(), "job unknown") {
+				t.Fatalf("error %v, want ErrExportFailed saying the export is gone and how to start afresh", err)
+			}
+			if err := Cancel(context.Background(), deleteAnswers(code), opts.Dir, ""); err != nil {
+				t.Fatalf("Cancel of a forgotten export: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(stateDir(opts.Dir), "state.json")); !os.IsNotExist(err) {
+				t.Errorf("state still saved after cancel: %v", err)
+			}
+		})
+	}
+}
+
+// deleteAnswers is a Doer answering every request with code.
+type deleteAnswers int
+
+func (d deleteAnswers) Do(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: int(d), Status: http.StatusText(int(d)), Header: http.Header{},
+		Body: http.NoBody, Request: req}, nil
+}
