@@ -55,6 +55,11 @@ func parseManifest(body []byte, pageURL string) (*manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manifest page URL %q: %w", pageURL, err)
 	}
+	for _, it := range m.Output {
+		if !validTypeName(it.Type) {
+			return nil, fmt.Errorf("manifest from %s has output type %q, which is not a FHIR resource type name", pageURL, it.Type)
+		}
+	}
 	m.Error = append(m.Error, m.Outcome...)
 	m.Outcome = nil
 	for _, items := range [][]manifestItem{m.Output, m.Error, m.Deleted} {
@@ -72,6 +77,19 @@ func parseManifest(body []byte, pageURL string) (*manifest, error) {
 		}
 	}
 	return &m, nil
+}
+
+// validTypeName reports whether an output type is empty (organizeOutputBy) or letters and digits
+// starting with a letter, as FHIR resource type names are. The type becomes a local file name,
+// so anything else (a path, dots) could write outside DIR (MF-04a).
+func validTypeName(t string) bool {
+	for i, c := range t {
+		letter := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // next returns the URL of the next manifest page, or "".
