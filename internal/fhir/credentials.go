@@ -80,7 +80,7 @@ func readSecretFile(flag, path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %w", ErrCredentialFile, flag, err)
 	}
-	s := strings.TrimSpace(string(data))
+	s := fileText(data)
 	if s == "" {
 		return "", fmt.Errorf("%w: %s file %s is empty", ErrCredentialFile, flag, path)
 	}
@@ -93,7 +93,7 @@ func readClientID(value string) (string, error) {
 	data, err := os.ReadFile(value)
 	switch {
 	case err == nil:
-		id := strings.TrimSpace(string(data))
+		id := fileText(data)
 		if id == "" {
 			return "", fmt.Errorf("%w: --smart-client-id file %s is empty", ErrCredentialFile, value)
 		}
@@ -103,6 +103,12 @@ func readClientID(value string) (string, error) {
 	default:
 		return "", fmt.Errorf("%w: --smart-client-id: %w", ErrCredentialFile, err)
 	}
+}
+
+// fileText is a credential file's content without a leading UTF-8 byte order mark (Windows
+// editors add one) and surrounding white space, CRLF included.
+func fileText(data []byte) string {
+	return strings.TrimSpace(strings.TrimPrefix(string(data), "\ufeff"))
 }
 
 // staticCredential is a fixed Authorization value (basic or bearer), or "" for none.

@@ -114,6 +114,34 @@ func TestReadClientID(t *testing.T) {
 	}
 }
 
+// TestCredentialFiles_BOMAndCRLF_AU11: a client-id, password or token file saved by a Windows
+// editor (UTF-8 byte order mark, CRLF) yields the bare value; a BOM left in the client id
+// would become part of the assertion's iss and sub, and the server would answer invalid_client.
+func TestCredentialFiles_BOMAndCRLF_AU11(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, content, want string
+	}{
+		{"BOM and CRLF", "\ufeffmy-client\r\n", "my-client"},
+		{"CRLF only", "my-client\r\n", "my-client"},
+		{"BOM only", "\ufeffmy-client", "my-client"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_"))
+			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := readClientID(path); err != nil || got != tt.want {
+				t.Errorf("readClientID = %q, %v; want %q", got, err, tt.want)
+			}
+			if got, err := readSecretFile("--bearer-token", path); err != nil || got != tt.want {
+				t.Errorf("readSecretFile = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
 // TestRedactURL_AU24: credential-like query values and passwords never reach messages.
 func TestRedactURL_AU24(t *testing.T) {
 	u, _ := url.Parse("https://user:pw@s3.example/b/f.ndjson?X-Amz-Signature=abc&X-Amz-Credential=def&part=1")
