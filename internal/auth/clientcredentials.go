@@ -21,6 +21,10 @@ import (
 // DefaultTokenLifetime is assumed when a token response has no usable expires_in (AU-21).
 const DefaultTokenLifetime = 300 * time.Second
 
+// maxTokenLifetime caps expires_in: a token claimed to live longer is still replaced daily, and
+// absurd values (years, Infinity) cannot overflow time.Duration.
+const maxTokenLifetime = 24 * time.Hour
+
 const maxTokenResponse = 1 << 20
 
 // ClientCredentials performs the SMART Backend Services token request (AU-20): a form POST with
@@ -182,13 +186,16 @@ func parseTokenResponse(data []byte) (Token, error) {
 	return Token{AccessToken: body.AccessToken, ExpiresIn: parseExpiresIn(body.ExpiresIn), Scope: body.Scope}, nil
 }
 
-// parseExpiresIn accepts 3600, 3600.0 and "3600"; anything else, or a non-positive value, gives
-// DefaultTokenLifetime.
+// parseExpiresIn accepts 3600, 3600.0 and "3600", capped at maxTokenLifetime; anything else, or
+// a non-positive value, gives DefaultTokenLifetime.
 func parseExpiresIn(raw json.RawMessage) time.Duration {
 	text := strings.Trim(string(raw), `" `)
 	secs, err := strconv.ParseFloat(text, 64)
-	if err != nil || secs <= 0 {
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange), !(secs > 0): // NaN fails too
 		return DefaultTokenLifetime
+	case secs >= maxTokenLifetime.Seconds():
+		return maxTokenLifetime
 	}
 	return time.Duration(secs * float64(time.Second))
 }

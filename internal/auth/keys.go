@@ -53,7 +53,8 @@ func LoadKey(path, kid string) (*Key, error) {
 		return nil, fmt.Errorf("reading key file: %w", err)
 	}
 	var k *Key
-	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '{' {
+	// A UTF-8 byte order mark (Windows editors) would hide the JSON; pem.Decode skips it anyway.
+	if trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\ufeff"))); len(trimmed) > 0 && trimmed[0] == '{' {
 		k, err = ParseJWKS(trimmed, kid)
 	} else {
 		k, err = ParsePEM(data, kid)
@@ -64,10 +65,11 @@ func LoadKey(path, kid string) (*Key, error) {
 	return k, nil
 }
 
-// ParseJWKS picks the signing key from a JWKS document (or a bare JWK object). Without kid it
-// takes the first private key that has a kid, an alg of RS384 or ES384 matching its key type,
-// and (when present) "sign" in key_ops and "sig" as use. With kid it takes the key of that id,
-// inferring alg from the key type when alg is absent.
+// ParseJWKS picks the signing key from a JWKS document (or a bare JWK object): a private key
+// with a kid, an alg of RS384 or ES384 matching its key type, and (when present) "sign" in
+// key_ops and "sig" as use. A key without alg gets the one its kty and crv imply; without kid,
+// the first key that names its alg wins, else the first whose alg was inferred. With kid it
+// takes the first usable key of that id (a set may hold the public half under the same id).
 func ParseJWKS(data []byte, kid string) (*Key, error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -78,6 +80,10 @@ func ParseJWKS(data []byte, kid string) (*Key, error) {
 	if set.Keys == nil {
 		set.Keys = []json.RawMessage{data}
 	}
+	var (
+		inferred *Key // the first usable key without alg
+		refused  error
+	)
 	for i, raw := range set.Keys {
 		var meta struct {
 			KeyOps []string `json:"key_ops"`
@@ -92,30 +98,36 @@ func ParseJWKS(data []byte, kid string) (*Key, error) {
 		}
 		var jwk jose.JSONWebKey
 		if err := jwk.UnmarshalJSON(raw); err != nil {
-			if kid != "" {
-				return nil, fmt.Errorf("key %q: %w", kid, err)
-			}
-			continue // a key type we do not know (e.g. "oct") cannot be ours
+			refused = fmt.Errorf("key %q: %w", kid, err) // with no kid: a key type we do not know (e.g. "oct")
+			continue
 		}
 		canSign := (meta.KeyOps == nil || slices.Contains(meta.KeyOps, "sign")) &&
 			(meta.Use == "" || meta.Use == "sig")
-		if kid != "" {
-			if jwk.Algorithm == "" {
-				jwk.Algorithm = inferAlgorithm(jwk.Key)
-			}
-			if !canSign || jwk.IsPublic() || !algorithmFits(jwk) {
-				return nil, fmt.Errorf("key %q: %w (it must be private, allowed to sign, and RSA/RS384 or P-384/ES384)", kid, ErrNoSigningKey)
-			}
-			return &Key{jwk: jwk}, nil
+		noAlg := jwk.Algorithm == ""
+		if noAlg {
+			jwk.Algorithm = inferAlgorithm(jwk.Key)
 		}
-		if canSign && !jwk.IsPublic() && jwk.KeyID != "" && algorithmFits(jwk) {
-			return &Key{jwk: jwk}, nil
+		if !canSign || jwk.IsPublic() || jwk.KeyID == "" || !algorithmFits(jwk) {
+			refused = fmt.Errorf("key %q: %w (it must be private, allowed to sign, and RSA/RS384 or P-384/ES384)", kid, ErrNoSigningKey)
+			continue
 		}
+		if kid == "" && noAlg {
+			if inferred == nil {
+				inferred = &Key{jwk: jwk}
+			}
+			continue
+		}
+		return &Key{jwk: jwk}, nil
 	}
-	if kid != "" {
+	switch {
+	case inferred != nil:
+		return inferred, nil
+	case kid != "" && refused != nil:
+		return nil, refused
+	case kid != "":
 		return nil, fmt.Errorf("no key with kid %q: %w", kid, ErrNoSigningKey)
 	}
-	return nil, fmt.Errorf("%w: a key needs \"kid\", \"alg\" RS384 or ES384, and the private parts", ErrNoSigningKey)
+	return nil, fmt.Errorf("%w: a key needs \"kid\", \"alg\" RS384 or ES384 (or an RSA or P-384 key type), and the private parts", ErrNoSigningKey)
 }
 
 // ParsePEM reads a PKCS#1, PKCS#8 or SEC 1 (EC) private key. RSA keys sign with RS384 and P-384

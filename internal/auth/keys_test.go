@@ -82,6 +82,10 @@ func TestParseJWKS_PicksFirstSigningKey(t *testing.T) {
 		{"kid selects key", []map[string]any{with(good, "kid", "a"), with(good, "kid", "b")}, "b", "b", false},
 		{"kid infers missing alg", []map[string]any{noAlg}, "no-alg", "no-alg", false},
 		{"kid of a public key is refused", []map[string]any{public}, "public", "", true},
+		// AU-13: keys without alg are usual (mkjwk, step, some EHR portals); kty/crv tell it.
+		{"no alg anywhere: inferred from kty and crv", []map[string]any{public, noAlg}, "", "no-alg", false},
+		// A set holding both halves under one kid: the public one must not hide the private one.
+		{"kid shared by public and private halves", []map[string]any{with(public, "kid", "k"), with(good, "kid", "k")}, "k", "k", false},
 		{"unknown kid", []map[string]any{good}, "nope", "", true},
 		{"nothing usable", []map[string]any{public, noKid}, "", "", true},
 	}
@@ -101,6 +105,20 @@ func TestParseJWKS_PicksFirstSigningKey(t *testing.T) {
 				t.Errorf("picked %v, want kid %q", k, tt.wantKID)
 			}
 		})
+	}
+}
+
+// TestLoadKey_BOM_AU13: a JWKS file saved with a UTF-8 byte order mark (Windows editors) is
+// still read as JSON, not as a PEM file.
+func TestLoadKey_BOM_AU13(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	data := append([]byte("\ufeff"), jwks(t, jwkJSON(t, ec, AlgES384, "bom"))...)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := LoadKey(path, ""); err != nil || k.KID() != "bom" {
+		t.Fatalf("LoadKey = %v, %v", k, err)
 	}
 }
 

@@ -144,7 +144,7 @@ func TestTokenCache_WaiterHonoursContext(t *testing.T) {
 }
 
 // TestParseTokenResponse_AU21_EC36: token_type compares case-insensitively; expires_in may be
-// a number or a string, and defaults to 300 s.
+// a number or a string, defaults to 300 s, and is capped at maxTokenLifetime.
 func TestParseTokenResponse_AU21_EC36(t *testing.T) {
 	tests := []struct {
 		body    string
@@ -156,6 +156,12 @@ func TestParseTokenResponse_AU21_EC36(t *testing.T) {
 		{`{"access_token":"a","token_type":"BEARER"}`, DefaultTokenLifetime, false},
 		{`{"access_token":"a","expires_in":"soon"}`, DefaultTokenLifetime, false},
 		{`{"access_token":"a","expires_in":-1}`, DefaultTokenLifetime, false},
+		{`{"access_token":"a","expires_in":"NaN"}`, DefaultTokenLifetime, false},
+		// Huge lifetimes must not overflow time.Duration into a negative one (a token
+		// refetched before every request); they are capped.
+		{`{"access_token":"a","expires_in":31536000000}`, maxTokenLifetime, false},
+		{`{"access_token":"a","expires_in":1e300}`, maxTokenLifetime, false},
+		{`{"access_token":"a","expires_in":"Infinity"}`, maxTokenLifetime, false},
 		{`{"access_token":"a","token_type":"mac"}`, 0, true},
 		{`{"token_type":"bearer"}`, 0, true},
 		{`<html>`, 0, true},
