@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -18,7 +19,7 @@ type manifestItem struct {
 // request, any extension shape; unknown fields are ignored (MF-11, EC-28, EC-29).
 type manifest struct {
 	TransactionTime     string         `json:"transactionTime"`
-	RequiresAccessToken *bool          `json:"requiresAccessToken"`
+	RequiresAccessToken optBool        `json:"requiresAccessToken"`
 	Output              []manifestItem `json:"output"`
 	Error               []manifestItem `json:"error"`
 	Outcome             []manifestItem `json:"outcome"`
@@ -104,7 +105,38 @@ func (m *manifest) next() string {
 
 // needsToken reports whether file requests carry the access token (MF-21). A missing field is
 // treated as true, as STU1 servers that omit it expect the token.
-func (m *manifest) needsToken() bool { return m.RequiresAccessToken == nil || *m.RequiresAccessToken }
+func (m *manifest) needsToken() bool {
+	return !m.RequiresAccessToken.set || m.RequiresAccessToken.value
+}
+
+// optBool is a JSON boolean that may be absent or null, and may come as the string "true" or
+// "false" (Oracle Health's documented manifests send "requiresAccessToken": "true").
+type optBool struct{ set, value bool }
+
+func (b *optBool) UnmarshalJSON(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case nil:
+		*b = optBool{}
+		return nil
+	case bool:
+		*b = optBool{set: true, value: v}
+		return nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true":
+			*b = optBool{set: true, value: true}
+			return nil
+		case "false":
+			*b = optBool{set: true, value: false}
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is not a boolean", data)
+}
 
 // parseTransactionTime accepts RFC 3339 with or without fractional seconds (EC-31).
 func parseTransactionTime(s string) time.Time {
