@@ -124,6 +124,11 @@ func (r *run) attach(ctx context.Context) (*savedState, error) {
 			return nil, err
 		}
 	}
+	if lost := r.journal.unverified(); st.Complete && len(lost) > 0 {
+		r.progress.warn(fmt.Sprintf("%d files of the finished export are missing or changed in %s (%s); downloading them again",
+			len(lost), r.opts.Dir, strings.Join(lost, ", ")))
+		st.Complete = false
+	}
 	if err := saveState(r.opts.Dir, st); err != nil {
 		return nil, err
 	}

@@ -91,3 +91,37 @@ func (d deleteAnswers) Do(req *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: int(d), Status: http.StatusText(int(d)), Header: http.Header{},
 		Body: http.NoBody, Request: req}, nil
 }
+
+// TestKO36CompletedExportWithMissingFileIsNotComplete checks that rerunning a completed export
+// whose folder lost or changed a downloaded file does not report it complete with that file
+// missing: the file is fetched again from the manifest.
+func TestKO36CompletedExportWithMissingFileIsNotComplete(t *testing.T) {
+	cases := []struct {
+		name   string
+		damage func(path string) error
+	}{
+		{name: "file removed", damage: os.Remove},
+		{name: "file changed", damage: func(p string) error { return os.WriteFile(p, []byte("{}\n"), 0o600) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := bulktest.New(bulktest.Script{Files: sampleFiles()})
+			defer srv.Close()
+			opts := testOptions(t, srv, newFakeClock())
+			if _, err := Export(context.Background(), http.DefaultClient, opts); err != nil {
+				t.Fatalf("first export: %v", err)
+			}
+			if err := tc.damage(filepath.Join(opts.Dir, "Condition.001.ndjson")); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Export(context.Background(), http.DefaultClient, opts)
+			if err != nil {
+				t.Fatalf("rerun: %v", err)
+			}
+			assertFiles(t, opts.Dir, sampleFiles())
+			if res.Files != 5 || srv.FullDownloads(2) != 2 || srv.FullDownloads(0) != 1 {
+				t.Errorf("files %d, file 2 sent %d times, file 0 sent %d times; want 5, 2, 1", res.Files, srv.FullDownloads(2), srv.FullDownloads(0))
+			}
+		})
+	}
+}

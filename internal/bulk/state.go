@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"cumulus-etl/internal/store"
@@ -123,6 +124,20 @@ func (j *journal) complete(file string) (journalEntry, bool) {
 	defer j.mu.Unlock()
 	e, ok := j.done[file]
 	return e, ok
+}
+
+// unverified lists the files the journal names whose content no longer matches it (removed or
+// changed since they were downloaded).
+func (j *journal) unverified() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []string
+	for _, name := range j.listed {
+		if _, ok := j.done[name]; !ok && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // record appends an entry and fsyncs the journal.
