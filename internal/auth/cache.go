@@ -23,7 +23,9 @@ func refreshMargin(life time.Duration) time.Duration {
 // TokenCache hands out a cached access token, fetching a new one when none is cached, when the
 // cached one is within its refresh margin of expiry, or after Invalidate. Concurrent callers
 // share a single fetch (single flight); each waits only as long as its own context allows.
-// A failed fetch is not cached: the next caller tries again.
+// A failed fetch is not cached: the next caller tries again. A failed early refresh still
+// hands out the cached token until it actually expires (unless a 401 invalidated it), so a
+// flaky token endpoint does not fail requests a valid token can make.
 type TokenCache struct {
 	fetch func(context.Context) (Token, error)
 	now   func() time.Time
@@ -31,6 +33,7 @@ type TokenCache struct {
 	mu        sync.Mutex
 	current   Token
 	refreshAt time.Time
+	expiresAt time.Time
 	inflight  *fetchCall
 }
 
@@ -66,7 +69,10 @@ func (c *TokenCache) Token(ctx context.Context) (string, error) {
 	c.mu.Unlock()
 	select {
 	case <-call.done:
-		return call.tok.AccessToken, call.err
+		if call.err != nil {
+			return c.unexpired(call.err)
+		}
+		return call.tok.AccessToken, nil
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
@@ -81,9 +87,20 @@ func (c *TokenCache) run(ctx context.Context, call *fetchCall) {
 	if call.err == nil {
 		c.current = call.tok
 		c.refreshAt = received.Add(call.tok.ExpiresIn - refreshMargin(call.tok.ExpiresIn))
+		c.expiresAt = received.Add(call.tok.ExpiresIn)
 	}
 	c.mu.Unlock()
 	close(call.done)
+}
+
+// unexpired returns the cached token when it has not expired yet, else fetchErr.
+func (c *TokenCache) unexpired(fetchErr error) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.current.AccessToken != "" && c.now().Before(c.expiresAt) {
+		return c.current.AccessToken, nil
+	}
+	return "", fetchErr
 }
 
 // Invalidate forgets the cached token if it is still stale, the token a server just refused

@@ -100,6 +100,51 @@ func TestTokenCache_ProactiveRefresh_AU30(t *testing.T) {
 	}
 }
 
+// TestTokenCache_EarlyRefreshFailure_AU30: when the proactive refresh fails (Epic's flaky token
+// endpoint), a token that has not yet expired is still handed out, and the next call tries to
+// refresh again; once it has expired, or after a 401 invalidated it, the fetch error is returned.
+func TestTokenCache_EarlyRefreshFailure_AU30(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	fail, fetches := false, 0
+	cache := NewTokenCache(func(context.Context) (Token, error) {
+		fetches++
+		if fail {
+			return Token{}, errors.New("flaky 400")
+		}
+		return Token{AccessToken: "t1", ExpiresIn: time.Hour}, nil
+	}, clock.Now)
+	ctx := context.Background()
+	if _, err := cache.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fail = true
+	tests := []struct {
+		name    string
+		advance time.Duration
+		want    string
+		wantErr bool
+	}{
+		{"inside the refresh margin: old token", 55 * time.Minute, "t1", false},
+		{"still inside: refresh tried again", time.Minute, "t1", false},
+		{"expired: error", 4 * time.Minute, "", true},
+	}
+	for i, tt := range tests {
+		clock.Add(tt.advance)
+		tok, err := cache.Token(ctx)
+		if tok != tt.want || (err != nil) != tt.wantErr || fetches != i+2 {
+			t.Errorf("%s: got %q, %v after %d fetches", tt.name, tok, err, fetches)
+		}
+	}
+	fail = false
+	_, _ = cache.Token(ctx)
+	clock.Add(55 * time.Minute)
+	fail = true
+	cache.Invalidate("t1")
+	if tok, err := cache.Token(ctx); err == nil {
+		t.Errorf("after a 401: got %q, want the fetch error", tok)
+	}
+}
+
 // TestTokenCache_InvalidateOnlyStale_AU30: forgetting a token refused with 401 refetches once,
 // even when many requests report the same stale token; a failed fetch is not cached.
 func TestTokenCache_InvalidateOnlyStale_AU30(t *testing.T) {
