@@ -105,6 +105,10 @@ func (r *run) attach(ctx context.Context) (*savedState, error) {
 		}
 		r.progress.info("Resuming bulk FHIR export from " + st.StatusURL + " (all other export arguments ignored)")
 	case saved != nil && saved.StatusURL != "":
+		if !sameExport(saved.ExportURL, k.url) {
+			return nil, fmt.Errorf("%w: %s holds the export of %s, not of %s; rerun with the same arguments to resume it, "+
+				"cancel it with --cancel, or use an empty folder", ErrExportFailed, r.opts.Dir, saved.ExportURL, k.url)
+		}
 		st = saved
 		r.progress.info("Resuming the bulk FHIR export saved in " + r.opts.Dir + " (" + st.StatusURL + ")")
 	default:

@@ -125,3 +125,42 @@ func TestKO36CompletedExportWithMissingFileIsNotComplete(t *testing.T) {
 		})
 	}
 }
+
+// TestKO36SavedExportOfAnotherURLIsNotReused checks that a folder holding an export of one URL
+// (another Group, other _type or _since) is not silently resumed or reused when asked for a
+// different export: the run fails saying which export the folder holds and what to do, while
+// the same request in another order of _type values resumes it.
+func TestKO36SavedExportOfAnotherURLIsNotReused(t *testing.T) {
+	cases := []struct {
+		name    string
+		change  func(o *Options)
+		wantErr bool
+	}{
+		{name: "same request resumes", change: func(o *Options) {}},
+		{name: "same _type values in another order resume", change: func(o *Options) { o.Types = []string{"Patient", "Condition"} }},
+		{name: "other _since", change: func(o *Options) { o.Since = "2024-01-01T00:00:00Z" }, wantErr: true},
+		{name: "other _type", change: func(o *Options) { o.Types = []string{"Patient"} }, wantErr: true},
+		{name: "other Group", change: func(o *Options) { o.URL = strings.Replace(o.URL, "/G1", "/G2", 1) }, wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := bulktest.New(bulktest.Script{Files: sampleFiles()})
+			defer srv.Close()
+			opts := testOptions(t, srv, newFakeClock())
+			if _, err := Export(context.Background(), http.DefaultClient, opts); err != nil {
+				t.Fatalf("first export: %v", err)
+			}
+			tc.change(&opts)
+			_, err := Export(context.Background(), http.DefaultClient, opts)
+			if tc.wantErr != (err != nil) {
+				t.Fatalf("rerun error %v, want error %v", err, tc.wantErr)
+			}
+			if err != nil && (!errors.Is(err, ErrExportFailed) || !strings.Contains(err.Error(), "--cancel") || !strings.Contains(err.Error(), "/G1/")) {
+				t.Errorf("error %v should be ErrExportFailed naming the saved export and --cancel", err)
+			}
+			if srv.Requests("kickoff") != 1 {
+				t.Errorf("kick-offs %d, want 1", srv.Requests("kickoff"))
+			}
+		})
+	}
+}

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"cumulus-etl/internal/store"
@@ -57,6 +59,33 @@ func saveState(dir string, s *savedState) error {
 		return fmt.Errorf("creating %s: %w", stateDir(dir), err)
 	}
 	return store.WriteFileAtomic(filepath.Join(stateDir(dir), "state.json"), b, 0o600)
+}
+
+// sameExport reports whether two kick-off URLs ask for the same export: the same endpoint and
+// the same parameters, whatever the order of parameters and of comma-separated values. A saved
+// state without a URL matches anything.
+func sameExport(saved, requested string) bool {
+	if saved == "" {
+		return true
+	}
+	a, errA := url.Parse(saved)
+	b, errB := url.Parse(requested)
+	if errA != nil || errB != nil {
+		return saved == requested
+	}
+	norm := func(u *url.URL) string {
+		var parts []string
+		for k, vs := range u.Query() {
+			for _, v := range vs {
+				for _, one := range strings.Split(v, ",") {
+					parts = append(parts, k+"="+one)
+				}
+			}
+		}
+		slices.Sort(parts)
+		return u.Scheme + "://" + u.Host + u.Path + "?" + strings.Join(slices.Compact(parts), "&")
+	}
+	return norm(a) == norm(b)
 }
 
 // journalEntry records one completed file (path relative to DIR).
