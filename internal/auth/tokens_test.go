@@ -232,6 +232,34 @@ func TestScopes_AU40_AU41(t *testing.T) {
 	}
 }
 
+// TestUngrantedScopes_AU22: requested scopes the grant does not cover are reported, across v1
+// and v2 syntax and wildcards (Oracle Health drops v1 scopes of v2-registered apps silently).
+func TestUngrantedScopes_AU22(t *testing.T) {
+	req := []string{"system/Patient.read", "system/Condition.read"}
+	tests := []struct {
+		name, granted string
+		want          []string
+	}{
+		{"same scopes", "system/Condition.read system/Patient.read", nil},
+		{"empty grant: server did not say", "", nil},
+		{"wildcard v1", "system/*.read", nil},
+		{"v2 equivalents", "system/Patient.rs system/Condition.cruds", nil},
+		{"v1 star", "system/*.*", nil},
+		{"v2 with query", "system/Patient.rs?category=x system/Condition.rs", nil},
+		{"one type dropped", "system/Patient.read", []string{"system/Condition.read"}},
+		{"search only is not read", "system/*.s", req},
+		{"patient scopes do not count", "patient/*.read", req},
+	}
+	for _, tt := range tests {
+		if got := UngrantedScopes(req, tt.granted); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := UngrantedScopes([]string{"system/*.$export"}, "system/Patient.read"); got != nil {
+		t.Errorf("vendor scope judged: %q", got)
+	}
+}
+
 // TestOAuthError_AU23: the server's description is reported, or the error_uri as Oracle Health
 // sends it, or a short excerpt of a non-JSON body, with the assertion blanked out.
 func TestOAuthError_AU23(t *testing.T) {

@@ -71,7 +71,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	if setup.smart() {
-		cache := auth.NewTokenCache((&auth.ClientCredentials{
+		cc := &auth.ClientCredentials{
 			HTTPClient: newHTTPClient(withRetries(inner)),
 			TokenURL:   tokenURL,
 			ClientID:   setup.clientID,
@@ -79,7 +79,15 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 			Scopes:     auth.Scopes(opts.Resources, c.caps.SMART.V2ScopesOnly()),
 			Now:        opts.Now,
 			NewJTI:     uuid.NewString,
-		}).Fetch, opts.Now)
+		}
+		cache := auth.NewTokenCache(func(ctx context.Context) (auth.Token, error) {
+			tok, err := cc.Fetch(ctx)
+			if missing := auth.UngrantedScopes(cc.Scopes, tok.Scope); err == nil && len(missing) > 0 {
+				c.log.Warn("the access token does not cover every requested scope; the server may refuse or silently skip these resource types (AU-22)",
+					"missing", missing, "granted", tok.Scope)
+			}
+			return tok, err
+		}, opts.Now)
 		scoped.cred = tokenCredential{cache: cache}
 		if _, err := scoped.cred.authorization(ctx); err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -113,6 +114,29 @@ func TestDiscovery_Fallbacks_AU04_AU05_EC37_EC38(t *testing.T) {
 				t.Errorf("token endpoint %q, %d tokens", c.Capabilities().SMART.TokenEndpoint, s.TokenRequests())
 			}
 		})
+	}
+}
+
+// TestGrantedScopeWarning_AU22: a token that does not cover a requested type (Oracle Health
+// drops v1 scopes of v2-registered apps silently) is reported as a warning naming the scopes.
+func TestGrantedScopeWarning_AU22(t *testing.T) {
+	tests := []struct {
+		granted  string
+		wantWarn bool
+	}{
+		{"system/Patient.read", true},
+		{"system/*.rs", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		s := fhirtest.NewServer(t, fhirtest.WithGrantedScope(tt.granted))
+		var logs strings.Builder
+		opts := s.Options("Patient", "Condition")
+		opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		newClient(t, s, opts)
+		if got := strings.Contains(logs.String(), "system/Condition.read"); got != tt.wantWarn {
+			t.Errorf("granted %q: warned = %v, want %v; log:\n%s", tt.granted, got, tt.wantWarn, logs.String())
+		}
 	}
 }
 

@@ -111,8 +111,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.tokens[tok] = true
 	s.tokenCount++
 	s.mu.Unlock()
+	scope := r.PostForm.Get("scope")
+	if s.cfg.grantedScope != nil {
+		scope = *s.cfg.grantedScope
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": tok, "token_type": "Bearer", "expires_in": s.cfg.expiresIn, "scope": r.PostForm.Get("scope"),
+		"access_token": tok, "token_type": "Bearer", "expires_in": s.cfg.expiresIn, "scope": scope,
 	})
 }
 

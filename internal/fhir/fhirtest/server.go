@@ -65,6 +65,7 @@ type config struct {
 	publicJWKS   []byte
 	now          func() time.Time
 	requireAuth  bool
+	grantedScope *string
 }
 
 // Option changes how a Server behaves.
@@ -92,6 +93,9 @@ func WithPublicJWKS(jwks []byte) Option { return func(c *config) { c.publicJWKS 
 
 // WithClock sets the server's clock for assertion exp checks (use the client's fake clock).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithGrantedScope makes the token endpoint grant scope instead of the requested scopes.
+func WithGrantedScope(scope string) Option { return func(c *config) { c.grantedScope = &scope } }
 
 // WithoutAuth lets FHIR routes answer requests that carry no token.
 func WithoutAuth() Option { return func(c *config) { c.requireAuth = false } }
