@@ -51,7 +51,7 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 }
 
 // checkExportTo accepts a local --export-to folder that is missing, empty, or holds an earlier
-// export of ours (which the export then resumes or reuses).
+// export of ours: the export resumes or reuses it when the request is the same, and refuses otherwise.
 func checkExportTo(dir string) error {
 	if strings.Contains(dir, "://") {
 		return exitf(ExitExportFolderNotLocal, "--export-to must be a local folder, not %s", dir)
