@@ -3,6 +3,7 @@ package fhir
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -98,7 +99,8 @@ func retryable(ctx context.Context, resp *http.Response, err error) bool {
 
 // transientError recognises network trouble that a later attempt may not meet: connection reset,
 // refused or aborted, broken pipe, unreachable network, timeouts, DNS failures, and a connection
-// closed before the answer was complete. TLS and certificate errors are not among them.
+// closed before the answer was complete, an HTTP/2 stream reset by the server. TLS and
+// certificate errors are not among them.
 func transientError(err error) bool {
 	var dnsErr *net.DNSError
 	var netErr net.Error
@@ -114,8 +116,23 @@ func transientError(err error) bool {
 		return true
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return true
+	case errors.As(err, new(h2StreamError)):
+		return true
 	}
 	return false
+}
+
+// h2StreamError has the shape of golang.org/x/net/http2.StreamError, into which net/http's
+// bundled HTTP/2 stream errors (RST_STREAM from the server: INTERNAL_ERROR, CANCEL, ...)
+// convert themselves through errors.As (net/http h2_error.go).
+type h2StreamError struct {
+	StreamID uint32
+	Code     uint32
+	Cause    error
+}
+
+func (e h2StreamError) Error() string {
+	return fmt.Sprintf("http2 stream %d reset (code %d)", e.StreamID, e.Code)
 }
 
 // ParseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3; ST-05): delay-seconds

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,5 +117,31 @@ func TestErrorMessage_OperationOutcome(t *testing.T) {
 	want := `An error occurred when connecting to "` + s.BaseURL + `Patient/1?_type=Patient&sig=REDACTED": [403] You may not read this`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
+// TestRetries_HTTP2StreamReset_DL06: over HTTP/2 (Epic, Oracle Health) a server that resets a
+// stream (RST_STREAM INTERNAL_ERROR, as a crashing handler or a proxy does) gives a transport
+// error that is retried like a connection reset over HTTP/1.1.
+func TestRetries_HTTP2StreamReset_DL06(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 2 { // the first is /metadata
+			panic(http.ErrAbortHandler)
+		}
+		_, _ = w.Write([]byte(`{"resourceType":"Patient"}`))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	var waits []time.Duration
+	c, err := fhir.New(context.Background(), fhir.Options{BaseURL: srv.URL, HTTPClient: srv.Client(),
+		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := get(context.Background(), c, "Patient/1")
+	if err != nil || body != `{"resourceType":"Patient"}` || len(waits) != 1 {
+		t.Errorf("body %q, err %v, waits %v", body, err, waits)
 	}
 }
