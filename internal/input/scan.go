@@ -50,6 +50,7 @@ func Scan(root string) (*Export, error) {
 		return nil, fmt.Errorf("scanning input folder: %s is not a folder", root)
 	}
 	exp := &Export{Resources: make(map[string][]File)}
+	seen := map[string]bool{} // real paths: a file linked from elsewhere in the folder is read once
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("scanning input folder: %w", err)
@@ -66,6 +67,15 @@ func Scan(root string) (*Export, error) {
 		if d.IsDir() || !isDataName(d.Name()) || isLogName(d.Name()) {
 			return nil
 		}
+		// SMART Fetch keeps each export in a subfolder and links the current files from the top.
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return fmt.Errorf("scanning input folder: %w", err)
+		}
+		if seen[real] {
+			return nil
+		}
+		seen[real] = true
 		return exp.add(root, path)
 	})
 	if err != nil {

@@ -251,3 +251,26 @@ func TestScanSynthea60(t *testing.T) {
 		t.Errorf("Log = %+v, LogErr = %v, want ErrNoLog", exp.Log, exp.LogErr)
 	}
 }
+
+// TestScan_LinkedFileIsReadOnce: SMART Fetch's managed folders keep each export in a subfolder and
+// link the current files from the top level; each file must be read once, not twice.
+func TestScan_LinkedFileIsReadOnce(t *testing.T) {
+	root := t.TempDir()
+	sub := filepath.Join(root, "001.2024-01-01")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "Condition.000.ndjson"), []byte(`{"resourceType":"Condition","id":"c1"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("001.2024-01-01", "Condition.000.ndjson"), filepath.Join(root, "Condition.000.ndjson")); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files := exp.Resources["Condition"]; len(files) != 1 {
+		t.Errorf("Condition files = %v, want one", files)
+	}
+}
