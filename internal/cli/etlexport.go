@@ -2,13 +2,17 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"cumulus-etl/internal/bulk"
 	"cumulus-etl/internal/etl"
+	"cumulus-etl/internal/fhir"
 )
 
 // exportInput runs the bulk export for an etl whose INPUT is a FHIR server URL ("internal
@@ -35,6 +39,9 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 	}
 	res, err := doExport(ctx, stderr, client, rawURL, dir, types, f.export)
 	if err != nil {
+		if f.exportTo == "" {
+			cancelAbandonedExport(ctx, stderr, client, dir)
+		}
 		return cleanup, err
 	}
 	cfg.InputDescription, cfg.InputDir = rawURL, dir
@@ -48,6 +55,21 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 		cfg.ExportTimestamp = res.TransactionTime
 	}
 	return cleanup, nil
+}
+
+// cancelAbandonedExport deletes, on the server, an export that failed or was interrupted into a
+// temporary folder: its files are about to be removed, so it can never be resumed, and EHRs such
+// as Epic allow one export per client and group at a time. It also runs after Ctrl-C, so it gets
+// its own short deadline.
+func cancelAbandonedExport(ctx context.Context, stderr io.Writer, client *fhir.Client, dir string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	switch err := bulk.Cancel(ctx, client, dir, ""); {
+	case err == nil:
+		fmt.Fprintln(stderr, "Cancelled the unfinished export on the server.")
+	case !errors.Is(err, bulk.ErrNoExportToCancel):
+		fmt.Fprintf(stderr, "Could not cancel the unfinished export on the server: %v\n", err)
+	}
 }
 
 // checkExportTo accepts a local --export-to folder that is missing, empty, or holds an earlier

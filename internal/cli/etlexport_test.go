@@ -2,10 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"cumulus-etl/internal/bulk/bulktest"
 	"cumulus-etl/internal/input/inputtest"
@@ -155,5 +157,38 @@ func TestExport_KickoffThrottleThroughTheFHIRClient_EC24(t *testing.T) {
 	}
 	if srv.Requests("kickoff") != 2 {
 		t.Errorf("kick-off requests = %d, want 2", srv.Requests("kickoff"))
+	}
+}
+
+// TestETL_InterruptedURLInputCancelsTheServerExport: Ctrl-C during an export into a temporary
+// folder deletes the export on the server (its files are gone, so it can never be resumed, and
+// Epic allows one export per client and group) and removes the folder.
+func TestETL_InterruptedURLInputCancelsTheServerExport(t *testing.T) {
+	var waiting []bulktest.Reply
+	for range 100 {
+		waiting = append(waiting, bulktest.Reply{Status: 202, Header: map[string]string{"Retry-After": "1"}})
+	}
+	srv := bulktest.New(bulktest.Script{Files: sampleFiles(t), StatusReplies: waiting})
+	defer srv.Close()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", filepath.Join(tmp, "tmp"))
+	os.MkdirAll(filepath.Join(tmp, "tmp"), 0o700)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for srv.Requests("status") == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}()
+	var out, errOut bytes.Buffer
+	if code := Main(ctx, []string{srv.GroupURL(), filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"), "--quiet"}, &out, &errOut); code == ExitOK {
+		t.Fatalf("an interrupted run exited 0\n%s", errOut.String())
+	}
+	if srv.Requests("delete") != 1 {
+		t.Errorf("DELETE requests = %d, want 1\n%s", srv.Requests("delete"), errOut.String())
+	}
+	if left, _ := os.ReadDir(filepath.Join(tmp, "tmp")); len(left) != 0 {
+		t.Errorf("temporary export files left behind: %v", left)
 	}
 }
