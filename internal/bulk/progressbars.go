@@ -33,7 +33,8 @@ func newBarReporter(w io.Writer) *barReporter {
 	return r
 }
 
-func (r *barReporter) info(msg string) { r.status.Store(msg) }
+// info prints a lasting message above the bars (transient state goes in the status text).
+func (r *barReporter) info(msg string) { fmt.Fprintln(r.p, msg) }
 
 func (r *barReporter) warn(msg string) { fmt.Fprintf(r.p, "Warning: %s\n", msg) }
 
@@ -45,6 +46,7 @@ func (r *barReporter) waiting(progress string, waited, next time.Duration) {
 }
 
 func (r *barReporter) filesKnown(n int) {
+	r.status.Store("")
 	r.known.Store(int64(n))
 	r.files.SetTotal(int64(n), false)
 }
