@@ -64,6 +64,12 @@ Other commands: export, keygen (see cumulus-etl COMMAND --help).`,
 	fl.StringVar(&f.exportTo, "export-to", "", "with a URL INPUT: keep the exported files in this local folder (default: a private temporary folder, deleted afterwards)")
 	addExportFlags(fl, &f.export)
 	addAuthFlags(fl, &f.export.auth)
+	setGroupedHelp(cmd, []flagGroup{
+		{"Tasks and output", []string{"task", "allow-missing-resources", "output-format", "batch-size", "errors-to", "comment"}},
+		{"Input", []string{"input-format", "export-group", "export-timestamp", "workers"}},
+		{"Bulk export (when INPUT is a FHIR server URL)", exportFlagNames},
+		{"Authentication with the FHIR server", authFlagNames},
+	})
 	return cmd
 }
 

@@ -152,3 +152,20 @@ func TestETL_DefaultSubcommand(t *testing.T) {
 		}
 	}
 }
+
+func TestHelp_ListsEveryFlagInItsSection(t *testing.T) {
+	for _, sub := range []string{"etl", "export"} {
+		code, stdout, _ := runCLI(t, sub, "--help")
+		if code != ExitOK {
+			t.Fatalf("%s --help: exit %d", sub, code)
+		}
+		for _, want := range []string{"Authentication with the FHIR server:", "--smart-client-id", "--since", "--ca-file"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("%s --help lacks %q", sub, want)
+			}
+		}
+		if strings.Contains(stdout, "[flags]") {
+			t.Errorf("%s --help usage line says [flags] besides [OPTION]...", sub)
+		}
+	}
+}

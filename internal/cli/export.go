@@ -50,6 +50,11 @@ func newExportCmd() *cobra.Command {
 	addExportFlags(f, &c)
 	f.BoolVar(&c.cancel, "cancel", false, "cancel the export given by --resume or saved in DIR, and exit")
 	addAuthFlags(f, &c.auth)
+	setGroupedHelp(cmd, []flagGroup{
+		{"What to export", []string{"type", "task"}},
+		{"Export", append([]string{"cancel"}, exportFlagNames...)},
+		{"Authentication with the FHIR server", authFlagNames},
+	})
 	return cmd
 }
 
