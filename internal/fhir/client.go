@@ -92,11 +92,29 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		if _, err := scoped.cred.authorization(ctx); err != nil {
 			return nil, err
 		}
+		c.rereadGuardedMetadata(ctx)
 		if c.caps.IsEpic() {
 			scoped.extra.Set("Epic-Client-ID", setup.clientID)
 		}
 	}
 	return c, nil
+}
+
+// rereadGuardedMetadata reads the CapabilityStatement again, now with a token, when it could not
+// be read without one (some servers guard /metadata): the software name decides vendor quirks
+// such as Epic-Client-ID. Failing again only costs those quirks, so it is logged, not returned.
+func (c *Client) rereadGuardedMetadata(ctx context.Context) {
+	if c.caps.FHIRVersion != "" {
+		return
+	}
+	var cs capabilityStatement
+	if err := getJSON(ctx, c, "metadata", &cs); err != nil {
+		c.log.Warn("could not read the server's CapabilityStatement with a token either", "error", err)
+		return
+	}
+	smart := c.caps.SMART
+	cs.apply(&c.caps)
+	c.caps.SMART = smart
 }
 
 // parseBase checks the FHIR base URL and gives it a trailing slash, so relative references

@@ -79,6 +79,25 @@ func TestEpicClientID(t *testing.T) {
 	}
 }
 
+// TestEpicClientID_MetadataBehindAuth_AU06: a server that answers /metadata only with a token is
+// asked again once the client has one, so vendor quirks (Epic-Client-ID) still apply.
+func TestEpicClientID_MetadataBehindAuth_AU06(t *testing.T) {
+	s := fhirtest.NewServer(t, fhirtest.WithSoftwareName("Epic"))
+	s.Fail("metadata", fhirtest.Status(http.StatusUnauthorized))
+	var header http.Header
+	s.Handle("GET Patient/{id}", func(w http.ResponseWriter, r *http.Request) { header = r.Header.Clone() })
+	c := newClient(t, s, s.Options("Patient"))
+	if c.Capabilities().SoftwareName != "Epic" || s.Requests("metadata") != 2 {
+		t.Fatalf("software %q after %d metadata requests", c.Capabilities().SoftwareName, s.Requests("metadata"))
+	}
+	if _, err := get(context.Background(), c, "Patient/1"); err != nil {
+		t.Fatal(err)
+	}
+	if header.Get("Epic-Client-ID") != fhirtest.ClientID {
+		t.Errorf("Epic-Client-ID = %q", header.Get("Epic-Client-ID"))
+	}
+}
+
 // TestStaticCredentials: basic and bearer credentials are read from their files and sent to
 // the FHIR origin.
 func TestStaticCredentials(t *testing.T) {
