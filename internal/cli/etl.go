@@ -112,6 +112,11 @@ func (f etlFlags) config(args []string) (etl.Config, error) {
 	if f.batchSize <= 0 {
 		return cfg, exitf(ExitArgsInvalid, "--batch-size must be a positive number")
 	}
+	for name, path := range map[string]string{"INPUT": cfg.InputDir, "OUTPUT": cfg.OutputDir, "PHI": cfg.PHIDir, "--errors-to": f.errorsTo} {
+		if scheme, _, found := strings.Cut(path, "://"); found && !(name == "INPUT" && isURL(path)) {
+			return cfg, exitf(ExitArgsInvalid, "%s %s: %s:// storage is not supported yet; use a local folder", name, path, scheme)
+		}
+	}
 	if !isURL(cfg.InputDir) && f.usesExportFlags() {
 		return cfg, exitf(ExitArgsConflict, "you provided FHIR bulk export options (--export-to, --since, --until, ...) "+
 			"but INPUT is a folder, not a FHIR server URL")

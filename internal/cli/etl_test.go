@@ -123,6 +123,7 @@ func TestETL_ExitCodes(t *testing.T) {
 		{"PHI folder inside OUTPUT exit 22", append([]string{in, tmp + "/o7", tmp + "/o7/phi"}, withTime...), ExitArgsConflict},
 		{"PHI folder is OUTPUT exit 22", append([]string{in, tmp + "/o8", tmp + "/o8"}, withTime...), ExitArgsConflict},
 		{"--errors-to inside OUTPUT exit 22", append([]string{in, tmp + "/o9", tmp + "/p9", "--errors-to", tmp + "/o9/err"}, withTime...), ExitArgsConflict},
+		{"s3 OUTPUT is not supported yet exit 23", append([]string{in, "s3://bucket/out", tmp + "/p10"}, withTime...), ExitArgsInvalid},
 		{"task help exit 0", []string{in, tmp + "/o6", tmp + "/p6", "--task", "help"}, ExitOK},
 		{"wrong argument count exit 2", []string{in}, ExitUsage},
 		{"unknown flag exit 2", []string{in, "o", "p", "--nope"}, ExitUsage},

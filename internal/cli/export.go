@@ -74,6 +74,9 @@ func addExportFlags(f *pflag.FlagSet, c *exportConfig) {
 
 // runExport runs or cancels the export and maps failures to Cumulus exit codes.
 func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c exportConfig) error {
+	if strings.Contains(dir, "://") {
+		return exitf(ExitExportFolderNotLocal, "DIR %s: the export must go to a local folder", dir)
+	}
 	types, err := exportTypes(c)
 	if err != nil {
 		return err
