@@ -2,6 +2,8 @@ package etl
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -389,5 +391,27 @@ func TestRun_NoCompletionRowForATableWithRejectedRows(t *testing.T) {
 	}
 	if got := ids(f.rows(t, "condition")); len(got) != 1 {
 		t.Errorf("the good condition row was not written: %v", got)
+	}
+}
+
+func TestRun_TruncatedFileKeepsThePreviousTable(t *testing.T) {
+	f := newFixture(t, map[string]string{"Condition.ndjson": condition("c1", "a") + "\n" + condition("c2", "b") + "\n"})
+	f.cfg.Tasks = []Task{{"condition", "Condition"}}
+	if _, err := f.run(t); err != nil {
+		t.Fatal(err)
+	}
+	// The next export's file is a gzip stream cut short.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(strings.Repeat(condition("c3", "c")+"\n", 200)))
+	zw.Close()
+	os.Remove(filepath.Join(f.in, "Condition.ndjson"))
+	writeTestFile(t, filepath.Join(f.in, "Condition.ndjson.gz"), string(gz.Bytes()[:gz.Len()/2]))
+	f.cfg.Now = func() time.Time { return time.Date(2024, 6, 2, 8, 30, 0, 0, time.UTC) }
+	if _, err := f.run(t); !errors.Is(err, ErrTasksFailed) {
+		t.Fatalf("err = %v, want ErrTasksFailed", err)
+	}
+	if got := ids(f.rows(t, "condition")); strings.Join(got, ",") != strings.Join(sortedFakes("c1", "c2"), ",") {
+		t.Errorf("condition table = %v, want the previous run's c1 and c2", got)
 	}
 }

@@ -20,12 +20,13 @@ type TaskSummary struct {
 	Hostname    string  `json:"hostname"`
 	HadErrors   bool    `json:"had_errors"`
 
-	Written    int64    `json:"written"`    // rows in the output table
-	Rejected   int64    `json:"rejected"`   // bad rows (listed on stderr and in --errors-to)
-	Skipped    int64    `json:"skipped"`    // resources dropped on purpose (unknown modifierExtension)
-	Duplicates int64    `json:"duplicates"` // earlier copies replaced by a later copy of the same id
-	Deleted    int64    `json:"deleted"`    // rows removed because the export's deleted/ folder lists them
-	Errors     []string `json:"errors,omitempty"`
+	Written    int64 `json:"written"`    // rows in the output table
+	Rejected   int64 `json:"rejected"`   // bad rows (listed on stderr and in --errors-to)
+	Skipped    int64 `json:"skipped"`    // resources dropped on purpose (unknown modifierExtension)
+	Duplicates int64 `json:"duplicates"` // earlier copies replaced by a later copy of the same id
+	Deleted    int64 `json:"deleted"`    // rows removed because the export's deleted/ folder lists them
+	// Errors are shown on stderr, never written to OUTPUT: messages about bad rows can quote PHI.
+	Errors []string `json:"-"`
 }
 
 // A long task says how far it got at most every progressInterval (checked every progressEvery rows).
@@ -73,6 +74,7 @@ func (t *taskRun) run(ctx context.Context) error {
 
 	proc := &processor{resource: t.task.Resource, scrubber: t.job.scrubber, keepRaw: t.rejected.keepsRaw()}
 	lastReport := time.Now()
+	unreadable := false
 	err = runPipeline(ctx, t.files, proc, t.job.cfg.Workers, func(r rowResult) error {
 		t.summary.Attempt++
 		if t.summary.Attempt%progressEvery == 0 && time.Since(lastReport) >= progressInterval {
@@ -92,9 +94,17 @@ func (t *taskRun) run(ctx context.Context) error {
 			t.noteError(fmt.Sprintf("%s:%d: %v", r.file, r.line, r.err))
 			return t.rejected.add(r)
 		}
-	}, func(err error) { t.noteError(err.Error()) })
+	}, func(err error) {
+		unreadable = true
+		t.noteError(err.Error())
+	})
 	if err != nil {
 		return err
+	}
+	if unreadable {
+		// A file cut short (a truncated gzip, say) would leave a table missing rows: keep the
+		// previous table instead of replacing it with a partial one.
+		return fmt.Errorf("an input file could not be read to its end; table %s was not replaced", t.task.Name)
 	}
 
 	stats, err := table.finish(t.deleted, t.onRow)
