@@ -19,15 +19,12 @@ import (
 
 const codebookFile = "codebook.json"
 
-// loadCodebook reads PHI/codebook.json, creating it (mode 0600) on first use. A codebook that
-// needed upgrading (version 0, no codebook_id) is saved back in the current format.
-func loadCodebook(phiDir string) (*deid.Codebook, error) {
-	if err := os.MkdirAll(phiDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating PHI folder: %w", err)
-	}
+// openCodebook reads PHI/codebook.json, or makes a new codebook when there is none. Nothing is
+// written yet: save stores a new or upgraded codebook (version 0, no codebook_id) with mode 0600,
+// once the caller has checked it against OUTPUT, so a refused run leaves no new secret behind.
+func openCodebook(phiDir string) (cb *deid.Codebook, save func() error, err error) {
 	path := filepath.Join(phiDir, codebookFile)
 	data, err := os.ReadFile(path)
-	var cb *deid.Codebook
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		cb, err = deid.NewCodebook(rand.Reader)
@@ -35,18 +32,25 @@ func loadCodebook(phiDir string) (*deid.Codebook, error) {
 		cb, err = deid.ParseCodebook(data, rand.Reader)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading codebook %s: %w", path, err)
+		return nil, nil, fmt.Errorf("reading codebook %s: %w", path, err)
 	}
-	if data == nil || cb.Modified() {
+	save = func() error {
+		if data != nil && !cb.Modified() {
+			return nil
+		}
+		if err := os.MkdirAll(phiDir, 0o700); err != nil {
+			return fmt.Errorf("creating PHI folder: %w", err)
+		}
 		out, err := cb.Marshal()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := store.WriteFileAtomic(path, out, 0o600); err != nil {
-			return nil, fmt.Errorf("saving codebook %s: %w", path, err)
+			return fmt.Errorf("saving codebook %s: %w", path, err)
 		}
+		return nil
 	}
-	return cb, nil
+	return cb, save, nil
 }
 
 // jobContext is PHI/context.json as Cumulus ETL writes it.

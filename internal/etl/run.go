@@ -63,11 +63,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 
-	cb, err := loadCodebook(cfg.PHIDir)
+	cb, saveCodebook, err := openCodebook(cfg.PHIDir)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkCodebookID(cfg.OutputDir, cb.ID()); err != nil {
+		return nil, err
+	}
+	if err := saveCodebook(); err != nil {
 		return nil, err
 	}
 	scrubber, err := deid.NewScrubber(cb)

@@ -257,6 +257,14 @@ func TestRun_RefusesOutputOfAnotherCodebook(t *testing.T) {
 	if _, err := f.run(t); !errors.Is(err, ErrWrongPHIFolder) {
 		t.Fatalf("err = %v, want ErrWrongPHIFolder", err)
 	}
+	// A new, empty PHI folder is refused too, and is left without a codebook.
+	f.cfg.PHIDir = filepath.Join(t.TempDir(), "new-phi")
+	if _, err := f.run(t); !errors.Is(err, ErrWrongPHIFolder) {
+		t.Fatalf("err = %v, want ErrWrongPHIFolder", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.cfg.PHIDir, "codebook.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused run created a codebook (%v)", err)
+	}
 }
 
 func TestRun_CreatesCodebookPrivately(t *testing.T) {
