@@ -44,7 +44,12 @@ OUTPUT  where the de-identified tables go; this folder may leave the hospital
 PHI     where the codebook and other secrets go; this folder must stay at the hospital
 
 Other commands: export, keygen (see cumulus-etl COMMAND --help).`,
-		Args: exactArgs(3),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if isTaskHelp(f.tasks) {
+				return nil // --task help needs no folders
+			}
+			return exactArgs(3)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runETL(cmd, f, args)
 		},
@@ -121,6 +126,12 @@ func (f etlFlags) config(args []string) (etl.Config, error) {
 		return cfg, exitf(ExitArgsConflict, "you provided FHIR bulk export options (--export-to, --since, --until, ...) "+
 			"but INPUT is a folder, not a FHIR server URL")
 	}
+	if !isURL(cfg.InputDir) && isWithin(cfg.OutputDir, cfg.InputDir) {
+		return cfg, exitf(ExitArgsConflict, "OUTPUT (%s) must not be inside INPUT (%s): the next run would read the tables as input", cfg.OutputDir, cfg.InputDir)
+	}
+	if f.workers < 0 {
+		return cfg, exitf(ExitArgsInvalid, "--workers must be 0 (one per CPU) or more")
+	}
 	if err := keepPHIOutOfOutput(cfg.OutputDir, map[string]string{"PHI": cfg.PHIDir, "--errors-to": f.errorsTo, "--export-to": f.exportTo}); err != nil {
 		return cfg, err
 	}
@@ -142,24 +153,25 @@ func (f etlFlags) config(args []string) (etl.Config, error) {
 // keepPHIOutOfOutput refuses a PHI-holding folder (the PHI folder, --errors-to, --export-to) that
 // is, or is inside, OUTPUT: OUTPUT is meant to leave the hospital, and everything in it with it.
 func keepPHIOutOfOutput(output string, phiFolders map[string]string) error {
-	out, err := filepath.Abs(output)
-	if err != nil {
-		return exitf(ExitArgsInvalid, "OUTPUT %s: %v", output, err)
-	}
+	out := output
 	for _, name := range slices.Sorted(maps.Keys(phiFolders)) {
 		dir := phiFolders[name]
-		if dir == "" || isURL(dir) {
-			continue
-		}
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return exitf(ExitArgsInvalid, "%s %s: %v", name, dir, err)
-		}
-		if rel, err := filepath.Rel(out, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if dir != "" && !isURL(dir) && isWithin(dir, out) {
 			return exitf(ExitArgsConflict, "%s (%s) holds PHI and must not be inside OUTPUT (%s), which may leave the hospital", name, dir, output)
 		}
 	}
 	return nil
+}
+
+// isWithin reports whether path is dir or inside it (after making both absolute).
+func isWithin(path, dir string) bool {
+	absPath, err1 := filepath.Abs(path)
+	absDir, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(absDir, absPath)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // usesExportFlags reports whether any option that only makes sense for a URL INPUT was given.

@@ -126,6 +126,11 @@ func TestETL_ExitCodes(t *testing.T) {
 		{"s3 OUTPUT is not supported yet exit 23", append([]string{in, "s3://bucket/out", tmp + "/p10"}, withTime...), ExitArgsInvalid},
 		{"task help exit 0", []string{in, tmp + "/o6", tmp + "/p6", "--task", "help"}, ExitOK},
 		{"wrong argument count exit 2", []string{in}, ExitUsage},
+		{"no arguments exit 2", nil, ExitUsage},
+		{"--task help alone exit 0", []string{"--task", "help"}, ExitOK},
+		{"export --task help alone exit 0", []string{"export", "--task", "help"}, ExitOK},
+		{"OUTPUT inside INPUT exit 22", append([]string{in, in + "/out", tmp + "/p11"}, withTime...), ExitArgsConflict},
+		{"negative --workers exit 23", append([]string{in, tmp + "/o12", tmp + "/p12", "--workers", "-3"}, withTime...), ExitArgsInvalid},
 		{"unknown flag exit 2", []string{in, "o", "p", "--nope"}, ExitUsage},
 	}
 	for _, tc := range cases {
@@ -146,6 +151,8 @@ func TestETL_DefaultSubcommand(t *testing.T) {
 		{[]string{"--task", "patient", "in", "out", "phi"}, "etl --task patient in out phi"},
 		{[]string{"etl", "in", "out", "phi"}, "etl in out phi"},
 		{[]string{"--help"}, "--help"},
+		{[]string{"help"}, "help"},
+		{[]string{"--task", "help"}, "etl --task help"},
 	}
 	for _, tc := range cases {
 		if got := strings.Join(withDefaultSubcommand(newRoot(nil, nil), tc.args), " "); got != tc.want {

@@ -28,7 +28,7 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 			return cleanup, fmt.Errorf("creating a temporary export folder: %w", err)
 		}
 		cleanup = func() { os.RemoveAll(dir) }
-	} else if err := checkExportTo(dir); err != nil {
+	} else if err := checkExportDir("--export-to", dir); err != nil {
 		return cleanup, err
 	}
 
@@ -72,17 +72,19 @@ func cancelAbandonedExport(ctx context.Context, stderr io.Writer, client *fhir.C
 	}
 }
 
-// checkExportTo accepts a local --export-to folder that is missing, empty, or holds an earlier
-// export of ours: the export resumes or reuses it when the request is the same, and refuses otherwise.
-func checkExportTo(dir string) error {
+// checkExportDir accepts an export folder (the export command's DIR, or --export-to) that is local
+// and missing, empty, or holds an earlier export of ours: the export resumes or reuses it when the
+// request is the same, and refuses otherwise. Any other folder is refused, so exported PHI never
+// lands in, say, an ETL OUTPUT folder.
+func checkExportDir(name, dir string) error {
 	if strings.Contains(dir, "://") {
-		return exitf(ExitExportFolderNotLocal, "--export-to must be a local folder, not %s", dir)
+		return exitf(ExitExportFolderNotLocal, "%s must be a local folder, not %s", name, dir)
 	}
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
 		return os.MkdirAll(dir, 0o700)
 	} else if err != nil {
-		return exitf(ExitArgsInvalid, "--export-to: %v", err)
+		return exitf(ExitArgsInvalid, "%s: %v", name, err)
 	}
 	if len(entries) == 0 {
 		return nil
@@ -90,6 +92,6 @@ func checkExportTo(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, ".cumulus-export")); err == nil {
 		return nil
 	}
-	return exitf(ExitExportFolderNotEmpty, "--export-to folder %s already holds files that are not an export of ours; "+
-		"give an empty or new folder", dir)
+	return exitf(ExitExportFolderNotEmpty, "%s folder %s already holds files that are not an export of ours; "+
+		"give an empty or new folder", name, dir)
 }

@@ -38,8 +38,17 @@ func newExportCmd() *cobra.Command {
 		Short: "Run a FHIR Bulk Data export into a folder (resumable)",
 		Long: "Run a FHIR Bulk Data export from URL (a FHIR base, .../Patient or .../Group/ID, with or without\n" +
 			"$export and query parameters) into DIR. Rerunning the same command resumes it.",
-		Args: exactArgs(2),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if isTaskHelp(c.tasks) {
+				return nil // --task help needs no URL or folder
+			}
+			return exactArgs(2)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isTaskHelp(c.tasks) {
+				fmt.Fprint(cmd.OutOrStdout(), etl.TaskHelp())
+				return nil
+			}
 			return runExport(cmd.Context(), cmd.ErrOrStderr(), args[0], args[1], c)
 		},
 	}
@@ -74,8 +83,8 @@ func addExportFlags(f *pflag.FlagSet, c *exportConfig) {
 
 // runExport runs or cancels the export and maps failures to Cumulus exit codes.
 func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c exportConfig) error {
-	if strings.Contains(dir, "://") {
-		return exitf(ExitExportFolderNotLocal, "DIR %s: the export must go to a local folder", dir)
+	if err := checkExportDir("DIR", dir); err != nil {
+		return err
 	}
 	types, err := exportTypes(c)
 	if err != nil {

@@ -38,7 +38,7 @@ func newKeygenCmd() *cobra.Command {
 	f.StringVar(&cfg.Alg, "alg", auth.AlgRS384, "signing algorithm: RS384 (RSA 2048) or ES384 (EC P-384)")
 	f.StringVar(&cfg.KID, "kid", "", "key id (default: random)")
 	f.StringVar(&cfg.OutPrivate, "out-private", "private.jwks", "where to write the private JWKS (mode 0600; never overwritten)")
-	f.StringVar(&cfg.OutPublic, "out-public", "public.jwks", "where to write the public JWKS to register with the EHR")
+	f.StringVar(&cfg.OutPublic, "out-public", "public.jwks", "where to write the public JWKS to register with the EHR (never overwritten)")
 	return cmd
 }
 
@@ -47,8 +47,11 @@ func runKeygen(out io.Writer, cfg keygenConfig, rnd io.Reader) error {
 	if cfg.Alg != auth.AlgRS384 && cfg.Alg != auth.AlgES384 {
 		return exitf(ExitArgsInvalid, "--alg %q: use %s or %s", cfg.Alg, auth.AlgRS384, auth.AlgES384)
 	}
-	if _, err := os.Lstat(cfg.OutPrivate); err == nil {
-		return exitf(ExitArgsInvalid, "%s already exists; refusing to overwrite a private key (move it away or pick --out-private)", cfg.OutPrivate)
+	for _, path := range []string{cfg.OutPrivate, cfg.OutPublic} {
+		// A public key left from another pair would no longer match: refuse both, before writing either.
+		if _, err := os.Lstat(path); err == nil {
+			return exitf(ExitArgsInvalid, "%s already exists; refusing to overwrite a key (move it away or pick --out-private/--out-public)", path)
+		}
 	}
 	if cfg.KID == "" {
 		b := make([]byte, 12)
@@ -74,7 +77,7 @@ func runKeygen(out io.Writer, cfg keygenConfig, rnd io.Reader) error {
 	} else if err != nil {
 		return err
 	}
-	if err := store.WriteFileAtomic(cfg.OutPublic, pub, 0o644); err != nil {
+	if err := store.WriteFileNew(cfg.OutPublic, pub, 0o644); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(out, keygenNextSteps, cfg.Alg, cfg.KID, cfg.OutPrivate, cfg.OutPublic, cfg.OutPublic, cfg.OutPrivate)

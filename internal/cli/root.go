@@ -74,6 +74,11 @@ func subcommandConstructors() []*cobra.Command {
 // every command stops cleanly (temporary files removed, partial tables discarded).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
+	if len(args) == 0 {
+		root.SetOut(stderr)
+		_ = root.Help()
+		return ExitUsage
+	}
 	root.SetArgs(withDefaultSubcommand(root, args))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -112,8 +117,11 @@ func withDefaultSubcommand(root *cobra.Command, args []string) []string {
 		if len(a) > 0 && a[0] == '-' {
 			continue
 		}
+		if a == "help" && a == args[0] {
+			return args
+		}
 		for _, c := range root.Commands() {
-			if c.Name() == a || c.HasAlias(a) || a == "help" {
+			if c.Name() == a || c.HasAlias(a) {
 				return args
 			}
 		}
