@@ -86,11 +86,11 @@ func checkExportDir(name, dir string) error {
 	} else if err != nil {
 		return exitf(ExitArgsInvalid, "%s: %v", name, err)
 	}
-	if len(entries) == 0 {
-		return nil
-	}
 	if _, err := os.Stat(filepath.Join(dir, ".cumulus-export")); err == nil {
 		return nil
+	}
+	if len(entries) == 0 || (len(entries) == 1 && entries[0].Name() == "log.ndjson") {
+		return nil // empty, or only the log of a kick-off that failed (as Cumulus ETL allows)
 	}
 	return exitf(ExitExportFolderNotEmpty, "%s folder %s already holds files that are not an export of ours; "+
 		"give an empty or new folder", name, dir)
