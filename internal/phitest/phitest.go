@@ -18,7 +18,7 @@ import (
 // minLen is the shortest string treated as PHI: shorter ones (initials, "Mr.") match by chance.
 const minLen = 4
 
-// Collection gathers the PHI-shaped strings of many resources, and the vocabulary that may
+// Collection gathers the PHI-shaped strings of many resources (including device serial numbers), and the vocabulary that may
 // legitimately leave (Coding displays, CodeableConcept texts, Organization and Location names): a
 // Reference display such as "Acute bronchitis (disorder)" is vocabulary, not PHI, and so is a city
 // that is part of a hospital's name.
@@ -37,6 +37,13 @@ func (c *Collection) Add(resource map[string]any) {
 	var phi, vocab []string
 	walk(resource, "", &phi, &vocab)
 	switch resource["resourceType"] {
+	case "Device":
+		// Serial and lot numbers identify the one device a patient carries (HIPAA Safe Harbor).
+		for _, key := range []string{"serialNumber", "lotNumber"} {
+			if v, ok := resource[key].(string); ok && len(v) >= minLen {
+				phi = append(phi, v)
+			}
+		}
 	case "Organization", "Location", "Practitioner", "PractitionerRole":
 		// Provider directory entries: their names and public identifiers (NPI) may leave.
 		if name, ok := resource["name"].(string); ok {
