@@ -39,7 +39,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Extract bulk FHIR data and turn it into de-identified research tables",
 		Long: `Extract bulk FHIR data and turn it into de-identified research tables.
 
-Usage: cumulus-etl [etl] [OPTION]... INPUT OUTPUT PHI
+Run:   cumulus-etl [etl] [OPTION]... INPUT OUTPUT PHI
        (etl is the default command; see cumulus-etl etl --help)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
