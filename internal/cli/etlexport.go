@@ -33,7 +33,7 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 	}
 
 	types := etl.Resources(cfg.Tasks)
-	client, err := newExportClient(ctx, rawURL, types, f.export.auth)
+	client, err := newExportClient(ctx, stderr, rawURL, types, f.export.auth)
 	if err != nil {
 		return cleanup, err
 	}

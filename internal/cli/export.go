@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"slices"
@@ -93,7 +94,7 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 	if len(types) == 0 && !strings.Contains(rawURL, "_type=") {
 		types = etl.Resources(etl.AllTasks()) // Cumulus asks for the default tasks' resources
 	}
-	client, err := newExportClient(ctx, rawURL, types, c.auth)
+	client, err := newExportClient(ctx, stderr, rawURL, types, c.auth)
 	if err != nil {
 		return err
 	}
@@ -117,14 +118,15 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 	return nil
 }
 
-// newExportClient connects to the FHIR server behind rawURL with the given credentials.
-func newExportClient(ctx context.Context, rawURL string, types []string, auth fhir.AuthConfig) (*fhir.Client, error) {
+// newExportClient connects to the FHIR server behind rawURL with the given credentials. Its
+// warnings (retries, odd server answers) go to stderr, so a slow or unreachable server is visible.
+func newExportClient(ctx context.Context, stderr io.Writer, rawURL string, types []string, auth fhir.AuthConfig) (*fhir.Client, error) {
 	base, _, err := bulk.ParseExportURL(rawURL)
 	if err != nil {
 		return nil, &ExitError{Code: ExitArgsInvalid, Err: err}
 	}
 	client, err := fhir.New(ctx, fhir.Options{BaseURL: base, Auth: auth, Resources: scopeTypes(rawURL, types),
-		Version: Version, MaxConnsPerHost: bulk.DefaultMaxConcurrency})
+		Version: Version, MaxConnsPerHost: bulk.DefaultMaxConcurrency, Logger: warningLogger(stderr)})
 	if err != nil {
 		return nil, &ExitError{Code: authExitCode(err), Err: err}
 	}
@@ -142,6 +144,23 @@ func doExport(ctx context.Context, stderr io.Writer, client bulk.Doer, rawURL, d
 		return nil, &ExitError{Code: exportExitCode(err), Err: err}
 	}
 	return res, nil
+}
+
+// warningLogger writes warnings as plain "warning: message key=value ..." lines.
+func warningLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: slog.LevelWarn,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			switch {
+			case len(groups) > 0:
+			case a.Key == slog.TimeKey:
+				return slog.Attr{}
+			case a.Key == slog.LevelKey:
+				return slog.String(slog.LevelKey, strings.ToLower(a.Value.String()))
+			}
+			return a
+		},
+	}))
 }
 
 // exportTypes resolves --type and --task: --type alone replaces the default set, --task adds the

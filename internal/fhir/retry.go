@@ -54,7 +54,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		wait := t.delay(attempt, resp)
-		attrs := []any{"url", redactURL(req.URL), "attempt", attempt, "wait", wait}
+		attrs := []any{"url", redactURL(req.URL), "attempt", attempt, "wait", wait.Round(100 * time.Millisecond)}
 		if resp != nil {
 			attrs = append(attrs, "status", resp.StatusCode)
 			discard(resp)
