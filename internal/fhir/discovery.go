@@ -3,6 +3,7 @@ package fhir
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -154,6 +155,9 @@ func (c *Client) discover(ctx context.Context, needToken bool) (string, error) {
 	if tokenURL == "" {
 		tokenURL = fallback
 	}
+	if tokenURL == "" && unreachable(wellKnownErr) && unreachable(metaErr) {
+		return "", fmt.Errorf("cannot reach the FHIR server %s: %w", redactURL(c.base), metaErr)
+	}
 	if tokenURL == "" {
 		return "", fmt.Errorf("%w: server %s does not expose an OAuth token endpoint (smart-configuration: %v; metadata: %v)",
 			ErrAuthFailed, redactURL(c.base), errOrMissing(wellKnownErr), errOrMissing(metaErr))
@@ -169,6 +173,12 @@ func (c *Client) discover(ctx context.Context, needToken bool) (string, error) {
 	c.caps.SMART.TokenEndpoint = resolved.String()
 	c.warnAboutSMART()
 	return c.caps.SMART.TokenEndpoint, nil
+}
+
+// unreachable reports whether a request failed without any HTTP answer (refused, DNS, timeout).
+func unreachable(err error) bool {
+	var ue *url.Error
+	return errors.As(err, &ue)
 }
 
 func errOrMissing(err error) any {
