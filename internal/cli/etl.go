@@ -260,6 +260,9 @@ func printReport(w io.Writer, r *etl.Report) {
 		}
 		fmt.Fprintf(w, "\nNot processed (no task reads these types): %s\n", strings.Join(parts, "; "))
 	}
+	if len(r.Unknown) > 0 {
+		fmt.Fprintf(w, "\nLeft out (resource type unknown): %d file(s); see the messages above\n", len(r.Unknown))
+	}
 	if len(r.UnknownExtensions) > 0 {
 		fmt.Fprintln(w, "\nUnknown extensions (kept only as {url} stubs):")
 		for _, url := range slices.Sorted(maps.Keys(r.UnknownExtensions)) {

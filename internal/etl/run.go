@@ -32,6 +32,7 @@ type Report struct {
 	JobDir            string
 	Summaries         []*TaskSummary
 	NoTask            map[string]string // resource types in the input that no task reads: "N files (size)"
+	Unknown           []error           // input files whose resource type could not be told: left out
 	UnknownExtensions map[string]int
 	Outcomes          []input.Outcome // OperationOutcomes found in the export's error/ folder
 }
@@ -80,7 +81,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	j := &job{cfg: cfg, scrubber: scrubber, codebook: cb,
 		format: &tables.NDJSON{Root: cfg.OutputDir, BatchSize: cfg.BatchSize}}
 
-	report := &Report{NoTask: filesWithoutTask(exp)}
+	report := &Report{NoTask: filesWithoutTask(exp), Unknown: exp.Unknown}
+	for _, err := range exp.Unknown {
+		fmt.Fprintf(cfg.Stderr, "  left out: %v\n", err)
+	}
 	if report.Outcomes, err = input.ReadOutcomes(exp.Errors); err != nil {
 		return nil, err
 	}
@@ -123,7 +127,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return report, err
 	}
 	report.UnknownExtensions = scrubber.UnknownExtensions()
-	if failed {
+	if failed || len(exp.Unknown) > 0 {
 		return report, ErrTasksFailed
 	}
 	return report, saveContext(cfg.PHIDir, jobContext{

@@ -423,3 +423,21 @@ func TestRun_TruncatedFileKeepsThePreviousTable(t *testing.T) {
 		t.Errorf("condition table = %v, want the previous run's c1 and c2", got)
 	}
 }
+
+func TestRun_StrayFileIsReportedAndFailsTheRunButNotTheOthers(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"Condition.ndjson": condition("c1", "a") + "\n",
+		"notes.ndjson":     `{"foo":1}` + "\n",
+	})
+	f.cfg.Tasks = []Task{{"condition", "Condition"}}
+	rep, err := f.run(t)
+	if !errors.Is(err, ErrTasksFailed) {
+		t.Fatalf("err = %v, want ErrTasksFailed", err)
+	}
+	if len(rep.Unknown) != 1 || !strings.Contains(rep.Unknown[0].Error(), "notes.ndjson") {
+		t.Errorf("unknown files = %v", rep.Unknown)
+	}
+	if got := ids(f.rows(t, "condition")); len(got) != 1 {
+		t.Errorf("the condition table was not written: %v", got)
+	}
+}

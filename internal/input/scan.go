@@ -28,6 +28,7 @@ type Export struct {
 	Errors    []File            // files under any error/ folder (OperationOutcomes)
 	Log       *LogInfo          // nil when the folder has no usable export log
 	LogErr    error             // why Log is nil: wraps ErrNoLog, ErrMultipleLogs or ErrIncompleteLog, or an I/O error
+	Unknown   []error           // data files whose resource type could not be told (named with path); left out
 }
 
 // Scan walks root recursively and classifies its ndjson files.
@@ -101,8 +102,13 @@ func (exp *Export) add(root, path string) error {
 		return fmt.Errorf("scanning input folder: %s is not a regular file", path)
 	}
 	typ, err := resourceType(path)
-	if err != nil || typ == "" {
-		return err
+	if err != nil {
+		// One stray file must not stop the run; the caller reports it and fails at the end.
+		exp.Unknown = append(exp.Unknown, err)
+		return nil
+	}
+	if typ == "" {
+		return nil
 	}
 	f := File{Path: path, ResourceType: typ, Size: fi.Size()}
 	switch special(root, path) {
