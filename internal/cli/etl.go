@@ -260,6 +260,12 @@ func printReport(w io.Writer, r *etl.Report) {
 		}
 		fmt.Fprintf(w, "\nNot processed (no task reads these types): %s\n", strings.Join(parts, "; "))
 	}
+	if len(r.SkippedModifierExtensions) > 0 {
+		fmt.Fprintln(w, "\nSkipped resources (an unknown modifierExtension changes their meaning):")
+		for _, url := range slices.Sorted(maps.Keys(r.SkippedModifierExtensions)) {
+			fmt.Fprintf(w, "  %s (%d)\n", url, r.SkippedModifierExtensions[url])
+		}
+	}
 	if len(r.Unknown) > 0 {
 		fmt.Fprintf(w, "\nLeft out (resource type unknown): %d file(s); see the messages above\n", len(r.Unknown))
 	}

@@ -30,6 +30,8 @@ func newKeygenCmd() *cobra.Command {
 		Use:   "keygen [--alg RS384|ES384] [--out-private FILE] [--out-public FILE]",
 		Short: "Make a key pair for SMART Backend Services: a private JWKS to keep, a public JWKS to register with the EHR",
 		Args:  cobra.NoArgs,
+		// The Use line already lists the flags.
+		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runKeygen(cmd.OutOrStdout(), cfg, rand.Reader)
 		},
@@ -84,7 +86,7 @@ func runKeygen(out io.Writer, cfg keygenConfig, rnd io.Reader) error {
 	return err
 }
 
-const keygenNextSteps = `Made a %s key with kid %q.
+const keygenNextSteps = `Made an %s key with kid %q.
   private key: %s (mode 0600: keep it secret, never share or commit it)
   public key:  %s (safe to share)
 

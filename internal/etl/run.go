@@ -24,7 +24,8 @@ var (
 	// ErrNoTasks: nothing to do.
 	ErrNoTasks = errors.New("no tasks left to run")
 	// ErrTasksFailed: the run finished but some rows were rejected or some files unreadable.
-	ErrTasksFailed = errors.New("one or more tasks did not 100% complete")
+	ErrTasksFailed = errors.New("one or more tasks did not 100% complete (see the messages above and the " +
+		"rejected column; --errors-to DIR keeps every rejected row)")
 )
 
 // Report is the outcome of a run, for the CLI to print.
@@ -34,7 +35,9 @@ type Report struct {
 	NoTask            map[string]string // resource types in the input that no task reads: "N files (size)"
 	Unknown           []error           // input files whose resource type could not be told: left out
 	UnknownExtensions map[string]int
-	Outcomes          []input.Outcome // OperationOutcomes found in the export's error/ folder
+	// SkippedModifierExtensions counts, per unknown modifierExtension URL, the resources skipped for it.
+	SkippedModifierExtensions map[string]int
+	Outcomes                  []input.Outcome // OperationOutcomes found in the export's error/ folder
 }
 
 // job is the state shared by the tasks of one run.
@@ -117,7 +120,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		} else if !summary.HadErrors {
 			complete = append(complete, t.Name)
 		}
-		fmt.Fprintf(cfg.Stdout, "%s: %d rows written in %s\n", t.Name, summary.Written, time.Since(taskStart).Round(time.Millisecond))
+		fmt.Fprintf(cfg.Stdout, "%s: %d row%s written in %s\n", t.Name, summary.Written, plural(summary.Written), time.Since(taskStart).Round(time.Millisecond))
 		failed = failed || summary.HadErrors
 		if err := writeJSONFile(filepath.Join(report.JobDir, t.Name+".json"), summary, 0o644); err != nil {
 			return report, err
@@ -127,6 +130,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return report, err
 	}
 	report.UnknownExtensions = scrubber.UnknownExtensions()
+	report.SkippedModifierExtensions = scrubber.SkippedModifierExtensions()
 	if failed || len(exp.Unknown) > 0 {
 		return report, ErrTasksFailed
 	}
@@ -228,6 +232,13 @@ func filesWithoutTask(exp *input.Export) map[string]string {
 		}
 	}
 	return out
+}
+
+func plural(n int64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // describeFiles says how much input a task has, e.g. "2 files (1.3 GB)".
