@@ -181,6 +181,22 @@ func readChunks(ctx context.Context, files []input.File, slots chan struct{}, jo
 			return nil
 		}
 		for r.Next() {
+			if len(r.Line()) >= chunkBytes {
+				// A huge line travels alone, in the reader's own memory: no second copy of it.
+				if len(c.lines) > 0 {
+					if err := send(); err != nil {
+						r.Close()
+						return err
+					}
+				}
+				line := r.TakeLine()
+				c.arena, c.lines = line, []lineSpan{{number: r.LineNumber(), end: len(line)}}
+				if err := send(); err != nil {
+					r.Close()
+					return err
+				}
+				continue
+			}
 			line := r.Line()
 			start := len(c.arena)
 			c.arena = append(c.arena, line...)

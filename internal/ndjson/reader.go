@@ -32,14 +32,16 @@ var (
 // Reader yields the non-blank lines of an ndjson stream one at a time.
 // It holds at most one line plus a 64 KB buffer in memory.
 type Reader struct {
-	name   string
-	br     *bufio.Reader
-	gz     *gzip.Reader // nil for plain input
-	file   *os.File     // nil unless opened by Open
-	buf    []byte       // assembles lines longer than the read buffer
-	line   []byte
-	lineNo int
-	err    error
+	name string
+	br   *bufio.Reader
+	gz   *gzip.Reader // nil for plain input
+	file *os.File     // nil unless opened by Open
+	buf  []byte       // assembles lines longer than the read buffer
+	line []byte
+	// lineInBuf says the current line lives in buf (not in br's buffer), so TakeLine can give it away.
+	lineInBuf bool
+	lineNo    int
+	err       error
 }
 
 // Open opens the file at path for line reading. Gzip compression is detected
@@ -114,6 +116,7 @@ func (r *Reader) Next() bool {
 // still returned first.
 func (r *Reader) readLine() ([]byte, error) {
 	chunk, err := r.br.ReadSlice('\n')
+	r.lineInBuf = err == bufio.ErrBufferFull
 	if err == bufio.ErrBufferFull {
 		r.buf = append(r.buf[:0], chunk...)
 		for err == bufio.ErrBufferFull {
@@ -154,6 +157,19 @@ func isBlank(line []byte) bool {
 // byte order mark on the first line). It is only valid until the next call
 // to Next.
 func (r *Reader) Line() []byte { return r.line }
+
+// TakeLine returns the current line like Line, but hands its memory to the caller, who may keep
+// it: the reader reads the next line into fresh memory. For a line longer than the reader's
+// buffer this costs no copy, which is what lets a caller hold a line of many megabytes without a
+// second copy of it.
+func (r *Reader) TakeLine() []byte {
+	line := r.line
+	if r.lineInBuf {
+		r.buf, r.lineInBuf = nil, false // the line lives in r.buf: give it away
+		return line
+	}
+	return bytes.Clone(line) // the line lives in the bufio buffer, which is reused
+}
 
 // LineNumber returns the 1-based physical line number of the current line,
 // counting blank lines.

@@ -214,3 +214,21 @@ func TestReaderHugeLine(t *testing.T) {
 		t.Errorf("line lengths = %v, want %v", lens, want)
 	}
 }
+
+func TestTakeLine_KeepsEveryLineIntact(t *testing.T) {
+	long := strings.Repeat("x", 200<<10) // longer than the read buffer
+	r, err := NewReader(strings.NewReader("short\n"+long+"\nlast\n"), "in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var taken [][]byte
+	for r.Next() {
+		taken = append(taken, r.TakeLine())
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(taken) != 3 || string(taken[0]) != "short" || string(taken[1]) != long || string(taken[2]) != "last" {
+		t.Errorf("taken lines changed after later reads: %d lines", len(taken))
+	}
+}
