@@ -50,6 +50,21 @@ func loadState(dir string) (*savedState, error) {
 	return &s, nil
 }
 
+// ErrUnfinished means a folder holds an export of ours that has not finished downloading.
+var ErrUnfinished = errors.New("the export in this folder has not finished")
+
+// CheckFinished returns an error wrapping ErrUnfinished when dir holds an export of ours that was
+// started but not completed, so nobody loads half an export as if it were whole. A folder made by
+// another tool (no saved state) passes.
+func CheckFinished(dir string) error {
+	s, err := loadState(dir)
+	if err != nil || s == nil || s.Complete {
+		return err
+	}
+	return fmt.Errorf("%w: %s; run the same `cumulus-etl export` command again to finish it "+
+		"(status URL %s)", ErrUnfinished, dir, s.StatusURL)
+}
+
 func saveState(dir string, s *savedState) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {

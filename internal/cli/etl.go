@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cumulus-etl/internal/bulk"
 	"cumulus-etl/internal/etl"
 )
 
@@ -88,6 +89,14 @@ func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
 		return err
 	}
 	cfg.Stdout, cfg.Stderr, cfg.Version = cmd.OutOrStdout(), cmd.ErrOrStderr(), Version
+	if err := etl.Preflight(cfg); err != nil {
+		return etlExit(err)
+	}
+	if !isURL(args[0]) {
+		if err := bulk.CheckFinished(cfg.InputDir); err != nil {
+			return &ExitError{Code: ExitBulkExportFailed, Err: err}
+		}
+	}
 	if isURL(args[0]) {
 		cleanup, err := exportInput(cmd.Context(), cmd.ErrOrStderr(), f, &cfg)
 		defer cleanup()

@@ -194,3 +194,29 @@ func TestETL_InterruptedURLInputCancelsTheServerExport(t *testing.T) {
 		t.Errorf("temporary export files left behind: %v", left)
 	}
 }
+
+func TestETL_UnfinishedExportFolderIsRefused(t *testing.T) {
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "export")
+	os.MkdirAll(filepath.Join(in, ".cumulus-export"), 0o700)
+	os.WriteFile(filepath.Join(in, ".cumulus-export", "state.json"), []byte(`{"statusUrl":"https://ehr.example/status/1","exportUrl":"https://ehr.example/Group/1/$export"}`), 0o600)
+	os.WriteFile(filepath.Join(in, "Condition.000.ndjson"), []byte(`{"resourceType":"Condition","id":"c1"}`+"\n"), 0o600)
+	code, stdout, stderr := runCLI(t, in, filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"), "--export-group", "g", "--export-timestamp", "2024-01-01")
+	if code != ExitBulkExportFailed || !strings.Contains(stderr, "has not finished") {
+		t.Errorf("exit %d, want %d\n%s\n%s", code, ExitBulkExportFailed, stdout, stderr)
+	}
+}
+
+func TestETL_WrongPHIFolderIsRefusedBeforeTheExport(t *testing.T) {
+	srv := bulktest.New(bulktest.Script{Files: sampleFiles(t)})
+	defer srv.Close()
+	tmp := t.TempDir()
+	out := filepath.Join(tmp, "out")
+	if code, stdout, stderr := runCLI(t, inputtest.SampleExport(t), out, filepath.Join(tmp, "phi1")); code != ExitOK {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr := runCLI(t, srv.GroupURL(), out, filepath.Join(tmp, "phi2"), "--quiet")
+	if code != ExitWrongPHIFolder || srv.Requests("kickoff") != 0 {
+		t.Errorf("exit %d with %d kick-offs, want %d before any kick-off\n%s", code, srv.Requests("kickoff"), ExitWrongPHIFolder, stderr)
+	}
+}

@@ -48,6 +48,16 @@ type job struct {
 	format   tables.Format
 }
 
+// Preflight checks what Run would refuse at its start, for callers about to do slow work first
+// (a bulk export can take days): an OUTPUT written with another PHI folder's codebook.
+func Preflight(cfg Config) error {
+	cb, _, err := openCodebook(cfg.PHIDir)
+	if err != nil {
+		return err
+	}
+	return checkCodebookID(cfg.OutputDir, cb.ID())
+}
+
 // Run executes the ETL. It returns a Report even on ErrTasksFailed, so the CLI can show what worked.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg = withDefaults(cfg)
