@@ -131,6 +131,9 @@ func (f etlFlags) config(args []string) (etl.Config, error) {
 			return cfg, exitf(ExitArgsInvalid, "%s %s: %s:// storage is not supported yet; use a local folder", name, path, scheme)
 		}
 	}
+	if err := f.export.validate(); err != nil {
+		return cfg, err
+	}
 	if !isURL(cfg.InputDir) && f.usesExportFlags() {
 		return cfg, exitf(ExitArgsConflict, "you provided FHIR bulk export options (--export-to, --since, --until, ...) "+
 			"but INPUT is a folder, not a FHIR server URL")

@@ -111,6 +111,8 @@ func TestETL_ExportOptionRules(t *testing.T) {
 		{"--since with a folder INPUT exit 22", []string{tmp, tmp + "/o", tmp + "/p", "--since", "2020-01-01"}, ExitArgsConflict},
 		{"--export-to with a folder INPUT exit 22", []string{tmp, tmp + "/o", tmp + "/p", "--export-to", tmp + "/e"}, ExitArgsConflict},
 		{"--export-to not local exit 27", []string{"https://127.0.0.1:1/fhir", tmp + "/o", tmp + "/p", "--export-to", "s3://bucket/x"}, ExitExportFolderNotLocal},
+		{"--since that is not a FHIR time exit 23", []string{"export", "https://127.0.0.1:1/fhir", tmp + "/e1", "--since", "yesterday"}, ExitArgsInvalid},
+		{"--until that is not a FHIR time exit 23", []string{"https://127.0.0.1:1/fhir", tmp + "/o", tmp + "/p", "--until", "2024-13"}, ExitArgsInvalid},
 		{"export DIR holding other files exit 26", []string{"export", "https://127.0.0.1:1/fhir", notEmpty}, ExitExportFolderNotEmpty},
 		{"export DIR not local exit 27", []string{"export", "https://127.0.0.1:1/fhir", "s3://bucket/x"}, ExitExportFolderNotLocal},
 		{"--export-to not empty exit 26", []string{"https://127.0.0.1:1/fhir", tmp + "/o", tmp + "/p", "--export-to", notEmpty}, ExitExportFolderNotEmpty},

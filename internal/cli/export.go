@@ -84,6 +84,9 @@ func addExportFlags(f *pflag.FlagSet, c *exportConfig) {
 
 // runExport runs or cancels the export and maps failures to Cumulus exit codes.
 func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c exportConfig) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
 	if err := checkExportDir("DIR", dir); err != nil {
 		return err
 	}
@@ -116,6 +119,27 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 		fmt.Fprintf(stderr, "Export complete: %d files, %d resources in %s\n", res.Files, res.Resources, dir)
 	}
 	return nil
+}
+
+// validate checks the values a server would otherwise get as they are.
+func (c exportConfig) validate() error {
+	for name, v := range map[string]string{"--since": c.since, "--until": c.until} {
+		if v != "" && !isFHIRTime(v) {
+			return exitf(ExitArgsInvalid, "%s %q is not a FHIR instant such as 2024-01-01T00:00:00Z (or a date such as 2024-01-01)", name, v)
+		}
+	}
+	return nil
+}
+
+// isFHIRTime reports whether s is a FHIR date or dateTime: a year, year-month, date, or date and
+// time with a time zone.
+func isFHIRTime(s string) bool {
+	for _, layout := range []string{"2006", "2006-01", "2006-01-02", time.RFC3339Nano} {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // newExportClient connects to the FHIR server behind rawURL with the given credentials. Its
