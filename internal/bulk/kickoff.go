@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"cumulus-etl/internal/fhir"
 )
 
 // capabilities is the part of the CapabilityStatement the kick-off log records.
@@ -115,6 +117,9 @@ func (r *run) kickoff(ctx context.Context, k kickoff) (string, error) {
 			msg = fmt.Sprintf("[%d] the response has %d Content-Location headers; need exactly one", resp.StatusCode, len(loc))
 		}
 		r.logFailedKickoff(k, caps, resp.StatusCode, bodyForLog(respBody), resp.Header)
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			return "", fmt.Errorf("%w: %w: the server refused the kick-off with these credentials %s", ErrExportFailed, fhir.ErrAuthFailed, msg)
+		}
 		return "", fmt.Errorf("%w: kick-off %s %s: unexpected status code %s", ErrExportFailed, method, target, msg)
 	}
 }

@@ -145,6 +145,12 @@ func TestETL_URLInputSendsTheBearerToken(t *testing.T) {
 	if code == ExitOK {
 		t.Error("the export worked without the token the server requires")
 	}
+	badFile := filepath.Join(tmp, "bad-token")
+	os.WriteFile(badFile, []byte("wrong\n"), 0o600)
+	code, _, stderr = runCLI(t, srv.GroupURL(), filepath.Join(tmp, "out3"), filepath.Join(tmp, "phi"), "--bearer-token", badFile, "--quiet")
+	if code != ExitFHIRAuthFailed || !strings.Contains(stderr, "refused") {
+		t.Errorf("a wrong token: exit %d, want %d\n%s", code, ExitFHIRAuthFailed, stderr)
+	}
 }
 
 // TestExport_KickoffThrottleThroughTheFHIRClient_EC24: a kick-off answered 429 (another export
