@@ -107,7 +107,7 @@ func (r *run) attach(ctx context.Context) (*savedState, error) {
 	case saved != nil && saved.StatusURL != "":
 		if !sameExport(saved.ExportURL, k.url) {
 			return nil, fmt.Errorf("%w: %s holds the export of %s, not of %s; rerun with the same arguments to resume it, "+
-				"cancel it with --cancel, or use an empty folder", ErrExportFailed, r.opts.Dir, saved.ExportURL, k.url)
+				"or use an empty folder", ErrOtherExport, r.opts.Dir, saved.ExportURL, k.url)
 		}
 		st = saved
 		r.progress.info("Resuming the bulk FHIR export saved in " + r.opts.Dir + " (" + st.StatusURL + ")")

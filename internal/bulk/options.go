@@ -77,6 +77,10 @@ var ErrServerReportedErrors = errors.New("errors occurred during export")
 // time-outs, expired links that could not be refreshed, invalid files).
 var ErrExportFailed = errors.New("bulk export failed")
 
+// ErrOtherExport means the folder holds an export of another request (another Group, _type or
+// _since): resuming it would silently return the wrong data.
+var ErrOtherExport = errors.New("the folder holds another export")
+
 // ErrNoExportToCancel is returned by Cancel when neither a status URL nor a saved export exists.
 var ErrNoExportToCancel = errors.New("no export to cancel: pass --resume URL or a folder holding a started export")
 

@@ -155,8 +155,8 @@ func TestKO36SavedExportOfAnotherURLIsNotReused(t *testing.T) {
 			if tc.wantErr != (err != nil) {
 				t.Fatalf("rerun error %v, want error %v", err, tc.wantErr)
 			}
-			if err != nil && (!errors.Is(err, ErrExportFailed) || !strings.Contains(err.Error(), "--cancel") || !strings.Contains(err.Error(), "/G1/")) {
-				t.Errorf("error %v should be ErrExportFailed naming the saved export and --cancel", err)
+			if err != nil && (!errors.Is(err, ErrOtherExport) || !strings.Contains(err.Error(), "empty folder") || !strings.Contains(err.Error(), "/G1/")) {
+				t.Errorf("error %v should be ErrOtherExport naming the saved export and suggesting an empty folder", err)
 			}
 			if srv.Requests("kickoff") != 1 {
 				t.Errorf("kick-offs %d, want 1", srv.Requests("kickoff"))

@@ -224,6 +224,9 @@ func exportExitCode(err error) int {
 	if code := authExitCode(err); code != ExitGeneric {
 		return code
 	}
+	if errors.Is(err, bulk.ErrOtherExport) {
+		return ExitExportFolderNotEmpty
+	}
 	if errors.Is(err, bulk.ErrServerReportedErrors) || errors.Is(err, bulk.ErrExportFailed) {
 		return ExitBulkExportFailed
 	}
