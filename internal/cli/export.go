@@ -87,8 +87,13 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 	if err := c.validate(); err != nil {
 		return err
 	}
-	if err := checkExportDir("DIR", dir); err != nil {
-		return err
+	if strings.Contains(dir, "://") {
+		return exitf(ExitExportFolderNotLocal, "DIR must be a local folder, not %s", dir)
+	}
+	if !c.cancel { // --cancel only reads DIR, and must not create it
+		if err := checkExportDir("DIR", dir); err != nil {
+			return err
+		}
 	}
 	types, err := exportTypes(c)
 	if err != nil {
