@@ -92,6 +92,6 @@ func checkExportDir(name, dir string) error {
 	if len(entries) == 0 || (len(entries) == 1 && entries[0].Name() == "log.ndjson") {
 		return nil // empty, or only the log of a kick-off that failed (as Cumulus ETL allows)
 	}
-	return exitf(ExitExportFolderNotEmpty, "%s folder %s already holds files that are not an export of ours; "+
+	return exitf(ExitExportFolderNotEmpty, "%s (%s) already holds files that are not an export of ours; "+
 		"give an empty or new folder", name, dir)
 }
