@@ -240,6 +240,7 @@ func (r *run) walkPages(ctx context.Context, wait bool) error {
 func (r *run) addPage(pageURL string, m *manifest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var queued []fileJob
 	if r.txTime == "" {
 		r.txTime = m.TransactionTime
 		_ = r.log.event("status_complete", map[string]any{"transactionTime": m.TransactionTime}, nil)
@@ -277,12 +278,16 @@ func (r *run) addPage(pageURL string, m *manifest) {
 				r.count(job, e) // kept from an earlier run
 				continue
 			}
-			r.queue.push(job)
+			queued = append(queued, job)
 		}
 	}
 	r.progress.filesKnown(len(r.jobs))
 	_ = r.log.event("status_page_complete", map[string]any{"transactionTime": m.TransactionTime,
 		"outputFileCount": len(m.Output), "deletedFileCount": len(m.Deleted), "errorFileCount": len(m.Error)}, nil)
+	// Queued only now, so the log says the page is complete before any of its downloads starts.
+	for _, job := range queued {
+		r.queue.push(job)
+	}
 }
 
 // refresh re-reads the manifest once for fresh file URLs (DL-08) and returns job's new URL.
