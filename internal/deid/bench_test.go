@@ -39,13 +39,6 @@ func benchScrub(b *testing.B, resourceType string) {
 	}
 }
 
-func BenchmarkScrubObservation(b *testing.B)       { benchScrub(b, "Observation") }
-func BenchmarkScrubPatient(b *testing.B)           { benchScrub(b, "Patient") }
-func BenchmarkScrubEncounter(b *testing.B)         { benchScrub(b, "Encounter") }
-func BenchmarkScrubCondition(b *testing.B)         { benchScrub(b, "Condition") }
-func BenchmarkScrubMedicationRequest(b *testing.B) { benchScrub(b, "MedicationRequest") }
-func BenchmarkScrubDiagnosticReport(b *testing.B)  { benchScrub(b, "DiagnosticReport") }
-
 func BenchmarkFakeID(b *testing.B) {
 	cb := mustParse(b, testCodebook)
 	b.ReportAllocs()

@@ -54,13 +54,12 @@ func benchMapPath(b *testing.B, resourceType string) {
 	}
 }
 
-func BenchmarkScrubJSONObservation(b *testing.B)       { benchScrubJSON(b, "Observation") }
-func BenchmarkScrubJSONPatient(b *testing.B)           { benchScrubJSON(b, "Patient") }
-func BenchmarkScrubJSONEncounter(b *testing.B)         { benchScrubJSON(b, "Encounter") }
-func BenchmarkScrubJSONDiagnosticReport(b *testing.B)  { benchScrubJSON(b, "DiagnosticReport") }
-func BenchmarkScrubJSONMedicationRequest(b *testing.B) { benchScrubJSON(b, "MedicationRequest") }
-func BenchmarkMapPathObservation(b *testing.B)         { benchMapPath(b, "Observation") }
-func BenchmarkMapPathPatient(b *testing.B)             { benchMapPath(b, "Patient") }
-func BenchmarkMapPathEncounter(b *testing.B)           { benchMapPath(b, "Encounter") }
-func BenchmarkMapPathDiagnosticReport(b *testing.B)    { benchMapPath(b, "DiagnosticReport") }
-func BenchmarkMapPathMedicationRequest(b *testing.B)   { benchMapPath(b, "MedicationRequest") }
+// BenchmarkScrubbers compares, per resource type, the map scrubber alone (input already decoded),
+// the map path as the ETL first ran it (decode + Scrub + encode), and ScrubJSON on the raw line.
+func BenchmarkScrubbers(b *testing.B) {
+	for _, typ := range []string{"Observation", "Patient", "Encounter", "Condition", "MedicationRequest", "DiagnosticReport"} {
+		b.Run("Scrub/"+typ, func(b *testing.B) { benchScrub(b, typ) })
+		b.Run("MapPath/"+typ, func(b *testing.B) { benchMapPath(b, typ) })
+		b.Run("ScrubJSON/"+typ, func(b *testing.B) { benchScrubJSON(b, typ) })
+	}
+}
