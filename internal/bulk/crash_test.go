@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cumulus-etl/internal/bulk/bulktest"
+	"cumulus-etl/internal/progress"
 )
 
 // TestCrashHelperProcess is the child of TestCrashKill9AnywhereEndsIdentical: it runs one export
@@ -25,7 +26,7 @@ func TestCrashHelperProcess(t *testing.T) {
 	}
 	conc, _ := strconv.Atoi(os.Getenv("BULK_HELPER_CONCURRENCY"))
 	_, err := Export(context.Background(), http.DefaultClient, Options{URL: exportURL, Dir: dir, Types: []string{"Observation"},
-		Progress: os.Stderr, Quiet: true, Concurrency: conc, MaxConcurrency: conc})
+		Progress: progress.New(progress.Options{Out: os.Stderr, Mode: progress.Quiet}), Concurrency: conc, MaxConcurrency: conc})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "export failed:", err)
 		os.Exit(3)

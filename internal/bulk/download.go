@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"cumulus-etl/internal/fhir"
+	"cumulus-etl/internal/progress"
 	"cumulus-etl/internal/store"
 )
 
@@ -83,7 +84,8 @@ type downloader struct {
 	log      *exportLog
 	journal  *journal
 	limits   *limiters
-	progress reporter
+	progress progress.Reporter
+	files    progress.Tracker
 	refresh  func(ctx context.Context, job fileJob) (string, error)
 }
 
@@ -111,7 +113,7 @@ func (d *downloader) fetch(ctx context.Context, job fileJob) (journalEntry, erro
 			continue
 		case err == nil:
 			if job.count != nil && *job.count != entry.Resources {
-				d.progress.warn(fmt.Sprintf("%s from %s has %d resources; the manifest said %d", job.name, job.url, entry.Resources, *job.count))
+				d.progress.Warn(fmt.Sprintf("%s from %s has %d resources; the manifest said %d", job.name, job.url, entry.Resources, *job.count))
 			}
 			return entry, d.commit(job, p, entry)
 		case ctx.Err() != nil:
@@ -291,7 +293,7 @@ func (d *downloader) stream(job fileJob, p *partial, resp *http.Response) (journ
 	}
 	defer f.Close()
 	fw := bufio.NewWriterSize(&writebackFile{f: f, off: p.offset, synced: p.offset}, 256<<10)
-	sink := &countingWriter{w: io.MultiWriter(p.hash, p.checker, fw), onWrite: d.progress.bytes}
+	sink := &countingWriter{w: io.MultiWriter(p.hash, p.checker, fw), onWrite: func(n int64) { d.files.Add(0, n) }}
 	n, copyErr := io.CopyBuffer(sink, body, make([]byte, 256<<10))
 	if err := fw.Flush(); err != nil {
 		return journalEntry{}, fmt.Errorf("writing %s: %w", p.path, err)

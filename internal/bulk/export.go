@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"cumulus-etl/internal/progress"
 )
 
 // run is one export in progress.
@@ -17,7 +19,8 @@ type run struct {
 	client    Doer
 	opts      Options
 	log       *exportLog
-	progress  reporter
+	progress  progress.Reporter
+	files     progress.Tracker // downloads: files and bytes
 	started   time.Time
 	statusURL string
 	journal   *journal
@@ -46,13 +49,10 @@ func Export(ctx context.Context, client Doer, opts Options) (*Result, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", o.Dir, err)
 	}
-	w := o.Progress
-	if w == nil {
-		w = os.Stderr
-	}
-	r := &run{client: client, opts: o, progress: newReporter(o, w), started: o.Clock.Now(),
+	r := &run{client: client, opts: o, progress: progress.Or(o.Progress), started: o.Clock.Now(),
 		jobs: map[string]*fileJob{}, counters: map[string]int{}, queue: newJobQueue()}
-	defer r.progress.close()
+	r.files = r.progress.Track("download", progress.Totals{Unit: "files"})
+	defer r.files.Done()
 	r.log = newExportLog(o.Dir, o.Clock, o.ClientVersion)
 	_, r.result.GroupName, _ = ParseExportURL(o.URL)
 	var err error
@@ -60,7 +60,7 @@ func Export(ctx context.Context, client Doer, opts Options) (*Result, error) {
 		return nil, err
 	}
 	r.dl = &downloader{client: client, opts: o, dir: o.Dir, log: r.log, journal: r.journal,
-		limits: &limiters{start: o.Concurrency, max: o.MaxConcurrency}, progress: r.progress, refresh: r.refresh}
+		limits: &limiters{start: o.Concurrency, max: o.MaxConcurrency}, progress: r.progress, files: r.files, refresh: r.refresh}
 	st, err := r.attach(ctx)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func Export(ctx context.Context, client Doer, opts Options) (*Result, error) {
 	}
 	r.result.TransactionTime = parseTransactionTime(st.TransactionTime)
 	if st.TransactionTime != "" && r.result.TransactionTime.IsZero() {
-		r.progress.warn(fmt.Sprintf("the server's transactionTime %q is not a valid instant", st.TransactionTime))
+		r.progress.Warn(fmt.Sprintf("the server's transactionTime %q is not a valid instant", st.TransactionTime))
 	}
 	if !st.Deleted {
 		r.deleteJob(ctx, st)
@@ -103,33 +103,33 @@ func (r *run) attach(ctx context.Context) (*savedState, error) {
 		if saved != nil && saved.StatusURL == st.StatusURL {
 			st = saved
 		}
-		r.progress.info("Resuming bulk FHIR export from " + st.StatusURL + " (all other export arguments ignored)")
+		r.progress.Info("Resuming bulk FHIR export from " + st.StatusURL + " (all other export arguments ignored)")
 	case saved != nil && saved.StatusURL != "":
 		if !sameExport(saved.ExportURL, k.url) {
 			return nil, fmt.Errorf("%w: %s holds the export of %s, not of %s; rerun with the same arguments to resume it, "+
 				"or use an empty folder", ErrOtherExport, r.opts.Dir, saved.ExportURL, k.url)
 		}
 		st = saved
-		r.progress.info("Resuming the bulk FHIR export saved in " + r.opts.Dir + " (" + st.StatusURL + ")")
+		r.progress.Info("Resuming the bulk FHIR export saved in " + r.opts.Dir + " (" + st.StatusURL + ")")
 	default:
-		r.progress.info("Starting bulk FHIR export: " + k.url)
+		r.progress.Info("Starting bulk FHIR export: " + k.url)
 		if st.StatusURL, err = r.kickoff(ctx, k); err != nil {
 			return nil, err
 		}
-		r.progress.info("Export started; to resume it later, use --resume=" + url.QueryEscape(st.StatusURL))
+		r.progress.Info("Export started; to resume it later, use --resume=" + url.QueryEscape(st.StatusURL))
 	}
 	r.statusURL, r.result.StatusURL, r.result.ExportURL = st.StatusURL, st.StatusURL, st.ExportURL
 	r.log.setExportID(st.StatusURL)
 	if saved == nil || saved.StatusURL != st.StatusURL {
 		if len(r.journal.listed) > 0 {
-			r.progress.info("Removing the files of an earlier export from " + r.opts.Dir)
+			r.progress.Info("Removing the files of an earlier export from " + r.opts.Dir)
 		}
 		if err := r.journal.discard(); err != nil {
 			return nil, err
 		}
 	}
 	if lost := r.journal.unverified(); st.Complete && len(lost) > 0 {
-		r.progress.warn(fmt.Sprintf("%d files of the finished export are missing or changed in %s (%s); downloading them again",
+		r.progress.Warn(fmt.Sprintf("%d files of the finished export are missing or changed in %s (%s); downloading them again",
 			len(lost), r.opts.Dir, strings.Join(lost, ", ")))
 		st.Complete = false
 	}
@@ -155,9 +155,7 @@ func unquoteResume(s string) string {
 // loadCompleted fills the result from the journal of an export finished by an earlier run.
 func (r *run) loadCompleted() {
 	for name, e := range r.journal.done {
-		r.result.Files++
-		r.result.Resources += e.Resources
-		r.result.Bytes += e.Size
+		r.keep(name, e)
 		if strings.HasPrefix(name, "error/") {
 			r.errJobs = append(r.errJobs, name)
 		}
@@ -183,7 +181,7 @@ func (r *run) downloadAll(ctx context.Context) error {
 	if pageErr != nil {
 		return pageErr
 	}
-	r.progress.info(fmt.Sprintf("Downloaded %d files (%s, %d resources)", r.result.Files, humanSize(r.result.Bytes), r.result.Resources))
+	r.progress.Info(r.result.summary())
 	if len(r.errs) > 0 {
 		return errors.Join(r.errs...)
 	}
@@ -200,11 +198,33 @@ func (r *run) finish(job fileJob, e journalEntry, err error) {
 	r.count(job, e)
 }
 
+// count adds a file downloaded now.
 func (r *run) count(job fileJob, e journalEntry) {
 	r.result.Files++
 	r.result.Resources += e.Resources
 	r.result.Bytes += e.Size
-	r.progress.fileDone(job.name, e.Size)
+	r.files.Add(1, 0) // its bytes were counted as they streamed
+	r.progress.Detail(fmt.Sprintf("  Downloaded %s (%s)", job.name, progress.HumanSize(e.Size)))
+}
+
+// keep adds a file an earlier run downloaded and the journal vouches for (issue 13 item 6).
+func (r *run) keep(name string, e journalEntry) {
+	r.result.Files++
+	r.result.Resources += e.Resources
+	r.result.Bytes += e.Size
+	r.result.KeptFiles++
+	r.result.KeptBytes += e.Size
+	r.files.Skip(1, e.Size)
+	r.progress.Detail(fmt.Sprintf("  Kept %s (%s), downloaded by an earlier run", name, progress.HumanSize(e.Size)))
+}
+
+// summary says what was downloaded now and what was kept, apart.
+func (res *Result) summary() string {
+	s := fmt.Sprintf("Downloaded %d files (%s)", res.Files-res.KeptFiles, progress.HumanSize(res.Bytes-res.KeptBytes))
+	if res.KeptFiles > 0 {
+		s += fmt.Sprintf("; kept %d files (%s) downloaded by an earlier run", res.KeptFiles, progress.HumanSize(res.KeptBytes))
+	}
+	return s + fmt.Sprintf("; %d resources in all", res.Resources)
 }
 
 // walkPages follows the status URL and its link-next pages (MF-09, MF-22), adding each page's
@@ -275,13 +295,13 @@ func (r *run) addPage(pageURL string, m *manifest) {
 				r.errJobs = append(r.errJobs, job.name)
 			}
 			if e, ok := r.journal.complete(job.name); ok {
-				r.count(job, e) // kept from an earlier run
+				r.keep(job.name, e)
 				continue
 			}
 			queued = append(queued, job)
 		}
 	}
-	r.progress.filesKnown(len(r.jobs))
+	r.files.SetTotal(int64(len(r.jobs)), 0)
 	_ = r.log.event("status_page_complete", map[string]any{"transactionTime": m.TransactionTime,
 		"outputFileCount": len(m.Output), "deletedFileCount": len(m.Deleted), "errorFileCount": len(m.Error)}, nil)
 	// Queued only now, so the log says the page is complete before any of its downloads starts.
@@ -301,7 +321,7 @@ func (r *run) refresh(ctx context.Context, job fileJob) (string, error) {
 	if cur != job.url {
 		return cur, nil
 	}
-	r.progress.info("A file link expired; fetching the manifest again for fresh links")
+	r.progress.Info("A file link expired; fetching the manifest again for fresh links")
 	if err := r.walkPages(ctx, false); err != nil {
 		return "", err
 	}
@@ -320,12 +340,12 @@ func (r *run) deleteJob(ctx context.Context, st *savedState) {
 		}
 	}
 	if err != nil {
-		r.progress.warn(fmt.Sprintf("Failed to clean up export job on the server side: %v", err))
+		r.progress.Warn(fmt.Sprintf("Failed to clean up export job on the server side: %v", err))
 		return
 	}
 	st.Deleted = true
 	if err := saveState(r.opts.Dir, st); err != nil {
-		r.progress.warn(err.Error())
+		r.progress.Warn(err.Error())
 	}
 }
 

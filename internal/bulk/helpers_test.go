@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"cumulus-etl/internal/bulk/bulktest"
 	"cumulus-etl/internal/fhir"
+	"cumulus-etl/internal/progress"
 )
 
 // fakeClock advances instantly on Sleep and records every wait.
@@ -181,5 +183,36 @@ func readAll(s *bulktest.Synthetic) []byte {
 // testOptions are options for a test export against srv with an instant clock.
 func testOptions(t *testing.T, srv *bulktest.Server, clock Clock) Options {
 	return Options{URL: srv.GroupURL(), Dir: t.TempDir(), Types: []string{"Condition", "Patient"},
-		Progress: &bytes.Buffer{}, Clock: clock, MaxAttempts: 4}
+		Progress: newLogBuffer(), Clock: clock, MaxAttempts: 4}
+}
+
+// logBuffer is a plain-line progress display that keeps what it printed.
+type logBuffer struct {
+	progress.Display
+	mu  *sync.Mutex
+	buf *bytes.Buffer
+}
+
+func newLogBuffer() logBuffer {
+	l := logBuffer{mu: &sync.Mutex{}, buf: &bytes.Buffer{}}
+	l.Display = progress.New(progress.Options{Out: lockedWriter{l.mu, l.buf}, Mode: progress.Lines})
+	return l
+}
+
+// String returns what was printed so far.
+func (l logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"cumulus-etl/internal/fhir"
+	"cumulus-etl/internal/progress"
 )
 
 // capabilities is the part of the CapabilityStatement the kick-off log records.
@@ -76,13 +77,13 @@ func (r *run) kickoff(ctx context.Context, k kickoff) (string, error) {
 				return "", err
 			}
 			if resp.StatusCode == http.StatusOK {
-				r.progress.warn("the server answered the kick-off with 200 instead of 202 (EC-05)")
+				r.progress.Warn("the server answered the kick-off with 200 instead of 202 (EC-05)")
 			}
 			r.log.setExportID(status)
 			_ = r.log.kickoff(target, caps, k.params, nil, nil, resp.Header)
 			return status, nil
 		case resp.StatusCode == http.StatusAccepted && len(loc) == 0 && resp.Header.Get("Location") != "":
-			r.progress.warn("the kick-off response has no Content-Location; using its Location header (EC-07)")
+			r.progress.Warn("the kick-off response has no Content-Location; using its Location header (EC-07)")
 			resp.Header.Set("Content-Location", resp.Header.Get("Location"))
 			status, err := r.resolveStatusURL(target, resp.Header.Get("Location"))
 			if err != nil {
@@ -92,7 +93,7 @@ func (r *run) kickoff(ctx context.Context, k kickoff) (string, error) {
 			_ = r.log.kickoff(target, caps, k.params, nil, nil, resp.Header)
 			return status, nil
 		case resp.StatusCode == http.StatusMethodNotAllowed && !k.post:
-			r.progress.warn("the server refused a GET kick-off (405); retrying with POST")
+			r.progress.Warn("the server refused a GET kick-off (405); retrying with POST")
 			k.post = true
 			continue
 		case resp.StatusCode == http.StatusTooManyRequests || (transientStatus(resp.StatusCode) && failures+1 < r.opts.MaxAttempts):
@@ -103,7 +104,7 @@ func (r *run) kickoff(ctx context.Context, k kickoff) (string, error) {
 			if !ok {
 				delay = backoff(time.Minute, r.opts.MaxPollInterval, attempt)
 			}
-			r.progress.info(fmt.Sprintf("The server is busy (%s); trying the kick-off again in %s", errorMessage(resp, respBody), humanDuration(delay)))
+			r.progress.Info(fmt.Sprintf("The server is busy (%s); trying the kick-off again in %s", errorMessage(resp, respBody), progress.HumanDuration(delay)))
 			if r.opts.Clock.Now().Add(delay).Sub(r.started) > r.opts.Timeout {
 				return "", fmt.Errorf("%w: timed out waiting to start the export", ErrExportFailed)
 			}
@@ -140,7 +141,7 @@ func (r *run) resolveStatusURL(kickoffURL, loc string) (string, error) {
 		return "", fmt.Errorf("%w: kick-off returned a bad Content-Location %q", ErrExportFailed, loc)
 	}
 	if !ref.IsAbs() {
-		r.progress.warn(fmt.Sprintf("the server sent a relative Content-Location %q; resolving it against %s", loc, kickoffURL))
+		r.progress.Warn(fmt.Sprintf("the server sent a relative Content-Location %q; resolving it against %s", loc, kickoffURL))
 	}
 	return base.ResolveReference(ref).String(), nil
 }

@@ -5,9 +5,10 @@ package bulk
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"time"
+
+	"cumulus-etl/internal/progress"
 )
 
 // Doer sends one HTTP request. *fhir.Client (which adds SMART auth) and *http.Client satisfy it.
@@ -34,9 +35,7 @@ type Options struct {
 	Timeout          time.Duration // total time limit for the export; default 30 days
 	PartialManifests bool          // send allowPartialManifests=true and download files listed by 202s
 
-	Progress io.Writer // where progress goes; nil means os.Stderr
-	Quiet    bool      // print nothing but warnings
-	TTY      bool      // draw live bars on Progress instead of one line per event
+	Progress progress.Reporter // where messages and download progress go; nil shows nothing
 
 	Concurrency    int   // starting downloads per host; default DefaultConcurrency
 	MaxConcurrency int   // ceiling the adaptive limit may grow to; default DefaultMaxConcurrency
@@ -53,9 +52,11 @@ type Result struct {
 	ExportURL       string    // the kick-off URL (or the resumed status URL's original kick-off URL)
 	StatusURL       string
 	GroupName       string   // Group id from the URL, "" for system or Patient exports
-	Files           int      // files written (output, error and deleted)
-	Resources       int64    // ndjson lines written
-	Bytes           int64    // decoded bytes written
+	Files           int      // files in DIR (output, error and deleted), kept ones included
+	Resources       int64    // ndjson lines in those files
+	Bytes           int64    // decoded bytes of those files
+	KeptFiles       int      // of Files, those kept from an earlier run rather than downloaded now
+	KeptBytes       int64    // their bytes
 	Messages        []string // non-fatal OperationOutcome messages from the server
 }
 

@@ -29,7 +29,7 @@ func (r *run) serverErrors() error {
 		r.result.Messages = append(r.result.Messages, other...)
 	}
 	if len(r.result.Messages) > 0 {
-		r.progress.info("Messages from server:\n - " + strings.Join(r.result.Messages, "\n - "))
+		r.progress.Info("Messages from server:\n - " + strings.Join(r.result.Messages, "\n - "))
 	}
 	if len(fatal) > 0 {
 		return fmt.Errorf("%w:\n - %s", ErrServerReportedErrors, strings.Join(fatal, "\n - "))

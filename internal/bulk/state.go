@@ -50,6 +50,15 @@ func loadState(dir string) (*savedState, error) {
 	return &s, nil
 }
 
+// SavedStatusURL returns the status URL of the export saved in dir, or "" when dir holds none.
+func SavedStatusURL(dir string) (string, error) {
+	s, err := loadState(dir)
+	if err != nil || s == nil {
+		return "", err
+	}
+	return s.StatusURL, nil
+}
+
 // ErrUnfinished means a folder holds an export of ours that has not finished downloading.
 var ErrUnfinished = errors.New("the export in this folder has not finished")
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"cumulus-etl/internal/progress"
 )
 
 // pollBase is the first wait between status checks when the server sends no Retry-After.
@@ -26,7 +28,7 @@ func (r *run) pollPage(ctx context.Context, pageURL string) (m *manifest, again 
 		if err != nil || m != nil {
 			return m, delay, err
 		}
-		r.progress.waiting(progress, r.opts.Clock.Now().Sub(r.started), delay)
+		r.progress.Status(waitingText(progress, r.opts.Clock.Now().Sub(r.started), delay))
 		if err := r.opts.Clock.Sleep(ctx, delay); err != nil {
 			return nil, 0, err
 		}
@@ -111,4 +113,12 @@ func (r *run) failureDelay(h http.Header, failures *int, cause error) (time.Dura
 		delay = min(ra, delay)
 	}
 	return delay, fmt.Sprintf("retrying after an error (%d of %d)", *failures, r.opts.MaxAttempts), nil, nil
+}
+
+// waitingText is the status shown while the server prepares the export.
+func waitingText(serverText string, waited, next time.Duration) string {
+	if serverText == "" {
+		serverText = "waiting for the server"
+	}
+	return fmt.Sprintf("%s (%s so far, next check in %s)", serverText, progress.HumanDuration(waited), progress.HumanDuration(next))
 }

@@ -13,6 +13,7 @@ import (
 	"cumulus-etl/internal/bulk"
 	"cumulus-etl/internal/etl"
 	"cumulus-etl/internal/fhir"
+	"cumulus-etl/internal/progress"
 )
 
 // exportInput runs the bulk export for an etl whose INPUT is a FHIR server URL ("internal
@@ -33,14 +34,16 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 	}
 
 	types := etl.Resources(cfg.Tasks)
-	client, err := newExportClient(ctx, stderr, rawURL, types, f.export.auth)
+	display := newDisplay(stderr, f.export.quiet)
+	defer display.Close()
+	client, err := newExportClient(ctx, display, rawURL, types, f.export.auth)
 	if err != nil {
 		return cleanup, err
 	}
-	res, err := doExport(ctx, stderr, client, rawURL, dir, types, f.export)
+	res, err := doExport(ctx, display, client, rawURL, dir, types, f.export)
 	if err != nil {
 		if f.exportTo == "" {
-			cancelAbandonedExport(ctx, stderr, client, dir)
+			cancelAbandonedExport(ctx, display, client, dir)
 		}
 		return cleanup, err
 	}
@@ -61,14 +64,14 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 // temporary folder: its files are about to be removed, so it can never be resumed, and EHRs such
 // as Epic allow one export per client and group at a time. It also runs after Ctrl-C, so it gets
 // its own short deadline.
-func cancelAbandonedExport(ctx context.Context, stderr io.Writer, client *fhir.Client, dir string) {
+func cancelAbandonedExport(ctx context.Context, display progress.Reporter, client *fhir.Client, dir string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	switch err := bulk.Cancel(ctx, client, dir, ""); {
 	case err == nil:
-		fmt.Fprintln(stderr, "Cancelled the unfinished export on the server.")
+		display.Info("Cancelled the unfinished export on the server.")
 	case !errors.Is(err, bulk.ErrNoExportToCancel):
-		fmt.Fprintf(stderr, "Could not cancel the unfinished export on the server: %v\n", err)
+		display.Warn(fmt.Sprintf("could not cancel the unfinished export on the server: %v", err))
 	}
 }
 
@@ -82,7 +85,7 @@ func checkExportDir(name, dir string) error {
 	}
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
-		return os.MkdirAll(dir, 0o700)
+		return nil // the export creates it once the server is reached (issue 13 item 7)
 	} else if err != nil {
 		return exitf(ExitArgsInvalid, "%s: %v", name, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"cumulus-etl/internal/bulk"
 	"cumulus-etl/internal/etl"
 	"cumulus-etl/internal/fhir"
+	"cumulus-etl/internal/progress"
 )
 
 // exportConfig holds the bulk export flags, shared by `export` and by `etl` with a URL INPUT.
@@ -90,10 +90,12 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 	if strings.Contains(dir, "://") {
 		return exitf(ExitExportFolderNotLocal, "DIR must be a local folder, not %s", dir)
 	}
-	if !c.cancel { // --cancel only reads DIR, and must not create it
-		if err := checkExportDir("DIR", dir); err != nil {
+	if c.cancel {
+		if err := checkSomethingToCancel(dir, c.resume); err != nil {
 			return err
 		}
+	} else if err := checkExportDir("DIR", dir); err != nil {
+		return err
 	}
 	types, err := exportTypes(c)
 	if err != nil {
@@ -102,7 +104,9 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 	if len(types) == 0 && !strings.Contains(rawURL, "_type=") {
 		types = etl.Resources(etl.AllTasks()) // Cumulus asks for the default tasks' resources
 	}
-	client, err := newExportClient(ctx, stderr, rawURL, types, c.auth)
+	display := newDisplay(stderr, c.quiet)
+	defer display.Close()
+	client, err := newExportClient(ctx, display, rawURL, types, c.auth)
 	if err != nil {
 		return err
 	}
@@ -113,15 +117,34 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 			}
 			return &ExitError{Code: ExitGeneric, Err: err}
 		}
-		fmt.Fprintln(stderr, "Export cancelled.")
+		display.Info("Export cancelled.")
 		return nil
 	}
-	res, err := doExport(ctx, stderr, client, rawURL, dir, types, c)
+	res, err := doExport(ctx, display, client, rawURL, dir, types, c)
 	if err != nil {
 		return err
 	}
-	if !c.quiet {
-		fmt.Fprintf(stderr, "Export complete: %d files, %d resources in %s\n", res.Files, res.Resources, dir)
+	msg := fmt.Sprintf("Export complete: %d files, %d resources in %s", res.Files, res.Resources, dir)
+	if res.KeptFiles > 0 {
+		msg = fmt.Sprintf("Export complete: %d files (%d downloaded now, %d kept from an earlier run), %d resources in %s",
+			res.Files, res.Files-res.KeptFiles, res.KeptFiles, res.Resources, dir)
+	}
+	display.Info(msg)
+	return nil
+}
+
+// checkSomethingToCancel fails at once, before any network call, when --cancel has neither a
+// --resume URL nor a started export saved in dir (issue 10 item 13).
+func checkSomethingToCancel(dir, resume string) error {
+	if resume != "" {
+		return nil
+	}
+	saved, err := bulk.SavedStatusURL(dir)
+	if err != nil {
+		return &ExitError{Code: ExitArgsInvalid, Err: err}
+	}
+	if saved == "" {
+		return &ExitError{Code: ExitArgsConflict, Err: fmt.Errorf("%w (%s holds none)", bulk.ErrNoExportToCancel, dir)}
 	}
 	return nil
 }
@@ -148,48 +171,34 @@ func isFHIRTime(s string) bool {
 }
 
 // newExportClient connects to the FHIR server behind rawURL with the given credentials. Its
-// warnings (retries, odd server answers) go to stderr, so a slow or unreachable server is visible.
-func newExportClient(ctx context.Context, stderr io.Writer, rawURL string, types []string, auth fhir.AuthConfig) (*fhir.Client, error) {
+// warnings (retries, odd server answers) go to the display, so a slow or unreachable server is visible.
+func newExportClient(ctx context.Context, display progress.Reporter, rawURL string, types []string, auth fhir.AuthConfig) (*fhir.Client, error) {
 	base, _, err := bulk.ParseExportURL(rawURL)
 	if err != nil {
 		return nil, &ExitError{Code: ExitArgsInvalid, Err: err}
 	}
 	client, err := fhir.New(ctx, fhir.Options{BaseURL: base, Auth: auth, Resources: scopeTypes(rawURL, types),
-		Version: Version, MaxConnsPerHost: bulk.DefaultMaxConcurrency, Logger: warningLogger(stderr)})
+		Version: Version, MaxConnsPerHost: bulk.DefaultMaxConcurrency, Logger: warningLogger(display)})
 	if err != nil {
 		return nil, &ExitError{Code: authExitCode(err), Err: err}
 	}
 	return client, nil
 }
 
-// doExport runs one export into dir.
-func doExport(ctx context.Context, stderr io.Writer, client bulk.Doer, rawURL, dir string, types []string, c exportConfig) (*bulk.Result, error) {
-	fi, _ := os.Stderr.Stat()
+// doExport runs one export into dir, creating dir if needed. A failure that leaves dir empty
+// removes the dir it created (a refused kick-off leaves log.ndjson, which is kept).
+func doExport(ctx context.Context, display progress.Reporter, client bulk.Doer, rawURL, dir string, types []string, c exportConfig) (*bulk.Result, error) {
+	_, statErr := os.Stat(dir)
 	res, err := bulk.Export(ctx, client, bulk.Options{URL: rawURL, Dir: dir, Types: types, TypeFilters: c.typeFilters,
 		Since: c.since, Until: c.until, Elements: c.elements, Patients: c.patients, Post: c.post, Resume: c.resume,
-		MaxPollInterval: c.maxPollInterval, PartialManifests: c.partial, Progress: stderr, Quiet: c.quiet,
-		TTY: stderr == io.Writer(os.Stderr) && fi != nil && fi.Mode()&os.ModeCharDevice != 0, ClientVersion: Version})
+		MaxPollInterval: c.maxPollInterval, PartialManifests: c.partial, Progress: display, ClientVersion: Version})
 	if err != nil {
+		if os.IsNotExist(statErr) {
+			_ = os.Remove(dir) // only succeeds when empty
+		}
 		return nil, &ExitError{Code: exportExitCode(err), Err: err}
 	}
 	return res, nil
-}
-
-// warningLogger writes warnings as plain "warning: message key=value ..." lines.
-func warningLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
-		Level: slog.LevelWarn,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			switch {
-			case len(groups) > 0:
-			case a.Key == slog.TimeKey:
-				return slog.Attr{}
-			case a.Key == slog.LevelKey:
-				return slog.String(slog.LevelKey, strings.ToLower(a.Value.String()))
-			}
-			return a
-		},
-	}))
 }
 
 // exportTypes resolves --type and --task: --type alone replaces the default set, --task adds the
