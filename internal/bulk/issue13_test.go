@@ -2,26 +2,16 @@ package bulk
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
-
-	"cumulus-etl/internal/bulk/bulktest"
 )
 
 // TestIssue13Item6ResumeSaysWhatWasKeptApartFromWhatWasDownloaded: a rerun keeps the files an
 // earlier run finished and says so, file by file and in the summary, instead of calling them
 // downloaded; the result counts them apart.
 func TestIssue13Item6ResumeSaysWhatWasKeptApartFromWhatWasDownloaded(t *testing.T) {
-	srv := bulktest.New(bulktest.Script{Files: sampleFiles(), FileFaults: map[int][]bulktest.Fault{
-		2: repeatFault(bulktest.ServerError, 4)}})
-	defer srv.Close()
-	opts := testOptions(t, srv, newFakeClock())
-	opts.Concurrency, opts.MaxConcurrency = 1, 1
-	if _, err := Export(context.Background(), http.DefaultClient, opts); !errors.Is(err, ErrExportFailed) {
-		t.Fatalf("first run: %v, want a failure", err)
-	}
+	_, opts := halfFinishedExport(t)
 	rerun := newLogBuffer()
 	opts.Progress = rerun
 	res, err := Export(context.Background(), http.DefaultClient, opts)

@@ -178,14 +178,7 @@ func TestAIMDLimiter(t *testing.T) {
 // TestKO36ResumeKeepsCompletedFiles: a run that fails mid-way leaves the status URL and the
 // journal; rerunning re-attaches without a new kick-off and skips completed files (EC-43).
 func TestKO36ResumeKeepsCompletedFiles(t *testing.T) {
-	srv := bulktest.New(bulktest.Script{Files: sampleFiles(), FileFaults: map[int][]bulktest.Fault{
-		2: repeatFault(bulktest.ServerError, 4)}})
-	defer srv.Close()
-	opts := testOptions(t, srv, newFakeClock())
-	opts.Concurrency, opts.MaxConcurrency = 1, 1
-	if _, err := Export(context.Background(), http.DefaultClient, opts); !errors.Is(err, ErrExportFailed) {
-		t.Fatalf("first run: %v, want a failure", err)
-	}
+	srv, opts := halfFinishedExport(t)
 	if srv.Requests("delete") != 0 {
 		t.Fatal("DELETE sent after a failed run")
 	}
@@ -202,6 +195,21 @@ func TestKO36ResumeKeepsCompletedFiles(t *testing.T) {
 	if _, err := Export(context.Background(), http.DefaultClient, opts); err != nil || srv.Requests("status") != 2 || srv.Requests("delete") != 1 {
 		t.Errorf("third run: %v; status %d, deletes %d", err, srv.Requests("status"), srv.Requests("delete"))
 	}
+}
+
+// halfFinishedExport runs an export whose third file keeps failing, so the run fails with the
+// other four files done, and returns the server and options for a rerun.
+func halfFinishedExport(t *testing.T) (*bulktest.Server, Options) {
+	t.Helper()
+	srv := bulktest.New(bulktest.Script{Files: sampleFiles(), FileFaults: map[int][]bulktest.Fault{
+		2: repeatFault(bulktest.ServerError, 4)}})
+	t.Cleanup(srv.Close)
+	opts := testOptions(t, srv, newFakeClock())
+	opts.Concurrency, opts.MaxConcurrency = 1, 1
+	if _, err := Export(context.Background(), http.DefaultClient, opts); !errors.Is(err, ErrExportFailed) {
+		t.Fatalf("first run: %v, want a failure", err)
+	}
+	return srv, opts
 }
 
 func repeatFault(f bulktest.Fault, n int) []bulktest.Fault {
