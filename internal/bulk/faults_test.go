@@ -35,8 +35,9 @@ func TestFaultsEndWithCleanFiles(t *testing.T) {
 			if want := time.Date(2015, 2, 7, 11, 28, 17, 239e6, time.UTC); !res.TransactionTime.Equal(want) {
 				t.Errorf("transactionTime %v, want %v", res.TransactionTime, want)
 			}
-			if len(res.Messages) != 1 || res.Messages[0] != "warning1" {
-				t.Errorf("messages %q, want [warning1]", res.Messages)
+			// The text ("warning1") is withheld: it can hold PHI (issue 10 item 12).
+			if want := `1 information "informational" issue (first at error/OperationOutcome.000.ndjson:1)`; len(res.Messages) != 1 || res.Messages[0] != want {
+				t.Errorf("messages %q, want [%s]", res.Messages, want)
 			}
 		}},
 		{name: "EC-01 Retry-After HTTP-date honoured (capped by max poll interval)",
@@ -239,7 +240,7 @@ func TestExportFailures(t *testing.T) {
 		{name: "MF-20 error OperationOutcomes fail the run after every file is downloaded",
 			script: bulktest.Script{Files: append(sampleFiles(), bulktest.File{Kind: "error", Type: "OperationOutcome",
 				Body: []byte(oo("error", "processing", "err1") + "\n" + oo("warning", "informational", "warn2") + "\n")})},
-			wantErr: ErrServerReportedErrors, wantMsg: "errors occurred during export:\n - err1", deletes: 1},
+			wantErr: ErrServerReportedErrors, wantMsg: "errors occurred during export:\n - 1 error \"processing\" issue (first at error/OperationOutcome.001.ndjson:1)", deletes: 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,6 +250,9 @@ func TestExportFailures(t *testing.T) {
 			_, err := Export(context.Background(), http.DefaultClient, opts)
 			if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Fatalf("error %v, want %v containing %q", err, tc.wantErr, tc.wantMsg)
+			}
+			if errors.Is(err, ErrServerReportedErrors) && strings.Contains(err.Error(), "err1") {
+				t.Errorf("error %q prints an error file's diagnostics, which can hold PHI", err)
 			}
 			if srv.Requests("delete") != tc.deletes {
 				t.Errorf("DELETE sent %d times, want %d", srv.Requests("delete"), tc.deletes)

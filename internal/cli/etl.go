@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +14,9 @@ import (
 
 	"cumulus-etl/internal/bulk"
 	"cumulus-etl/internal/etl"
+	"cumulus-etl/internal/fhir"
+	"cumulus-etl/internal/input"
+	"cumulus-etl/internal/outcome"
 )
 
 // etlFlags holds the etl subcommand's flags before they become an etl.Config.
@@ -23,7 +25,7 @@ type etlFlags struct {
 	batchSize                 int
 	comment, errorsTo         string
 	tasks                     []string
-	allowMissing              bool
+	allowMissing, allowErrors bool
 	exportGroup, exportTime   string
 	workers                   int
 
@@ -62,6 +64,7 @@ Other commands: export, keygen (see cumulus-etl COMMAND --help).`,
 	fl.IntVar(&f.batchSize, "batch-size", 100000, "rows per output file")
 	fl.StringArrayVar(&f.tasks, "task", nil, "only run these tasks (repeatable, or comma separated; 'help' lists them)")
 	fl.BoolVar(&f.allowMissing, "allow-missing-resources", false, "write empty tables for requested tasks that have no input")
+	fl.BoolVar(&f.allowErrors, "allow-export-errors", false, "go on when the export's error files report errors (exit 16 otherwise): some data may be missing")
 	fl.StringVar(&f.errorsTo, "errors-to", "", "keep every rejected input row in this folder (it holds PHI: keep it with the PHI folder)")
 	fl.StringVar(&f.comment, "comment", "", "a note to record in the job config")
 	fl.StringVar(&f.exportGroup, "export-group", "", "the export's Group id, when the input has no export log")
@@ -72,7 +75,7 @@ Other commands: export, keygen (see cumulus-etl COMMAND --help).`,
 	addAuthFlags(fl, &f.export.auth)
 	setGroupedHelp(cmd, []flagGroup{
 		{"Tasks and output", []string{"task", "allow-missing-resources", "output-format", "batch-size", "errors-to", "comment"}},
-		{"Input", []string{"input-format", "export-group", "export-timestamp", "workers"}},
+		{"Input", []string{"allow-export-errors", "input-format", "export-group", "export-timestamp", "workers"}},
 		{"Bulk export (when INPUT is a FHIR server URL)", exportFlagNames},
 		{"Authentication with the FHIR server", authFlagNames},
 	})
@@ -84,11 +87,12 @@ func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
 		fmt.Fprint(cmd.OutOrStdout(), etl.TaskHelp())
 		return nil
 	}
-	cfg, err := f.config(args)
+	cfg, err := f.config(args, cmd.Flags().Changed("fhir-url"))
 	if err != nil {
 		return err
 	}
 	cfg.Stdout, cfg.Stderr, cfg.Version = cmd.OutOrStdout(), cmd.ErrOrStderr(), Version
+	warnOpenPHIFolder(cfg.Stderr, cfg.PHIDir)
 	if err := etl.Preflight(cfg); err != nil {
 		return etlExit(err)
 	}
@@ -113,10 +117,12 @@ func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
 }
 
 // config validates the flags and builds the run's configuration.
-func (f etlFlags) config(args []string) (etl.Config, error) {
+// fhirURLGiven says --fhir-url was given: the authentication flags then serve it, also with a
+// folder INPUT.
+func (f etlFlags) config(args []string, fhirURLGiven bool) (etl.Config, error) {
 	cfg := etl.Config{InputDir: args[0], OutputDir: args[1], PHIDir: args[2],
 		BatchSize: f.batchSize, Comment: f.comment, ErrorsTo: f.errorsTo,
-		ExportGroup: f.exportGroup, AllowMissingResources: f.allowMissing, Workers: f.workers}
+		ExportGroup: f.exportGroup, AllowMissingResources: f.allowMissing, AllowExportErrors: f.allowErrors, Workers: f.workers}
 	if f.inputFormat != "ndjson" {
 		return cfg, exitf(ExitArgsInvalid, "--input-format %q is not supported (use ndjson)", f.inputFormat)
 	}
@@ -138,13 +144,14 @@ func (f etlFlags) config(args []string) (etl.Config, error) {
 		return cfg, exitf(ExitArgsConflict, "you provided FHIR bulk export options (--export-to, --since, --until, ...) "+
 			"but INPUT is a folder, not a FHIR server URL")
 	}
-	if !isURL(cfg.InputDir) && isWithin(cfg.OutputDir, cfg.InputDir) {
-		return cfg, exitf(ExitArgsConflict, "OUTPUT (%s) must not be inside INPUT (%s): the next run would read the tables as input", cfg.OutputDir, cfg.InputDir)
+	if !isURL(cfg.InputDir) && f.export.auth != (fhir.AuthConfig{}) && !fhirURLGiven {
+		return cfg, exitf(ExitArgsConflict, "you provided FHIR server authentication options (--smart-client-id, "+
+			"--bearer-token, ...) but INPUT is a folder, not a FHIR server URL")
 	}
 	if f.workers < 0 {
 		return cfg, exitf(ExitArgsInvalid, "--workers must be 0 (one per CPU) or more")
 	}
-	if err := keepPHIOutOfOutput(cfg.OutputDir, map[string]string{"PHI": cfg.PHIDir, "--errors-to": f.errorsTo, "--export-to": f.exportTo}); err != nil {
+	if err := f.checkFolders(cfg); err != nil {
 		return cfg, err
 	}
 	if f.exportTime != "" {
@@ -162,28 +169,16 @@ func (f etlFlags) config(args []string) (etl.Config, error) {
 	return cfg, nil
 }
 
-// keepPHIOutOfOutput refuses a PHI-holding folder (the PHI folder, --errors-to, --export-to) that
-// is, or is inside, OUTPUT: OUTPUT is meant to leave the hospital, and everything in it with it.
-func keepPHIOutOfOutput(output string, phiFolders map[string]string) error {
-	out := output
-	for _, name := range slices.Sorted(maps.Keys(phiFolders)) {
-		dir := phiFolders[name]
-		if dir != "" && !isURL(dir) && isWithin(dir, out) {
-			return exitf(ExitArgsConflict, "%s (%s) holds PHI and must not be inside OUTPUT (%s), which may leave the hospital", name, dir, output)
-		}
+// checkFolders checks the local folders: INPUT is a folder, and no folder is inside another
+// where that would leak PHI or feed the tables back as input.
+func (f etlFlags) checkFolders(cfg etl.Config) error {
+	input, inputName := cfg.InputDir, "INPUT"
+	if isURL(input) {
+		input, inputName = f.exportTo, "--export-to"
+	} else if err := checkInputFolder(input); err != nil {
+		return err
 	}
-	return nil
-}
-
-// isWithin reports whether path is dir or inside it (after making both absolute).
-func isWithin(path, dir string) bool {
-	absPath, err1 := filepath.Abs(path)
-	absDir, err2 := filepath.Abs(dir)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	rel, err := filepath.Rel(absDir, absPath)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	return checkNesting(input, inputName, cfg.OutputDir, map[string]string{"PHI": cfg.PHIDir, "--errors-to": f.errorsTo, "--export-to": f.exportTo})
 }
 
 // usesExportFlags reports whether any option that only makes sense for a URL INPUT was given.
@@ -226,6 +221,8 @@ func etlExit(err error) error {
 		code   int
 	}{
 		{etl.ErrTasksFailed, ExitTaskFailed},
+		{input.ErrBadDeletions, ExitTaskFailed},
+		{etl.ErrExportReportedErrors, ExitBulkExportFailed},
 		{etl.ErrWrongPHIFolder, ExitWrongPHIFolder},
 		{etl.ErrCompletionInfoMissing, ExitCompletionArgsMissing},
 		{etl.ErrMissingResources, ExitMissingRequestedResource},
@@ -281,21 +278,26 @@ func printReport(w io.Writer, r *etl.Report) {
 	if len(r.Unknown) > 0 {
 		fmt.Fprintf(w, "\nLeft out (resource type unknown): %d file(s); see the messages above\n", len(r.Unknown))
 	}
+	if len(r.NotRead) > 0 {
+		fmt.Fprintln(w, "\nNot read:")
+		for _, why := range r.NotRead {
+			fmt.Fprintf(w, "  %s\n", why)
+		}
+	}
 	if len(r.UnknownExtensions) > 0 {
 		fmt.Fprintln(w, "\nUnknown extensions (kept only as {url} stubs):")
 		for _, url := range slices.Sorted(maps.Keys(r.UnknownExtensions)) {
 			fmt.Fprintf(w, "  %s (%d)\n", url, r.UnknownExtensions[url])
 		}
 	}
-	if len(r.Outcomes) > 0 {
+	if fatal, other := r.Outcomes.Groups(); len(fatal)+len(other) > 0 {
 		fmt.Fprintln(w, "\nMessages from the export's error files:")
-		fatal := false
-		for _, o := range r.Outcomes {
-			fmt.Fprintf(w, "  %s: %s (%s:%d)\n", o.Severity, o.Text, o.File, o.Line)
-			fatal = fatal || o.Fatal()
+		for _, g := range append(fatal, other...) {
+			fmt.Fprintf(w, "  %s\n", g)
 		}
-		if fatal {
-			fmt.Fprintln(w, "  The export reported errors: some data may be missing from it.")
+		fmt.Fprintf(w, "  %s\n", outcome.TextWithheld("those files"))
+		if len(fatal) > 0 {
+			fmt.Fprintln(w, "  The export reported errors (--allow-export-errors): some data may be missing from it.")
 		}
 	}
 	fmt.Fprintf(w, "\nJob details: %s\n", r.JobDir)

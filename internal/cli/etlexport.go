@@ -41,6 +41,10 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 		return cleanup, err
 	}
 	res, err := doExport(ctx, display, client, rawURL, dir, types, f.export)
+	if err != nil && f.allowErrors && errors.Is(err, bulk.ErrServerReportedErrors) {
+		display.Warn(fmt.Sprintf("%v\nGoing on (--allow-export-errors): some data may be missing.", err))
+		err = nil
+	}
 	if err != nil {
 		if f.exportTo == "" {
 			cancelAbandonedExport(ctx, display, client, dir)

@@ -186,7 +186,9 @@ func newExportClient(ctx context.Context, display progress.Reporter, rawURL stri
 }
 
 // doExport runs one export into dir, creating dir if needed. A failure that leaves dir empty
-// removes the dir it created (a refused kick-off leaves log.ndjson, which is kept).
+// removes the dir it created (a refused kick-off leaves log.ndjson, which is kept). After a
+// failure the result is nil, or what the export got (when the server reported errors in its
+// error files, every file is still downloaded).
 func doExport(ctx context.Context, display progress.Reporter, client bulk.Doer, rawURL, dir string, types []string, c exportConfig) (*bulk.Result, error) {
 	_, statErr := os.Stat(dir)
 	res, err := bulk.Export(ctx, client, bulk.Options{URL: rawURL, Dir: dir, Types: types, TypeFilters: c.typeFilters,
@@ -196,7 +198,7 @@ func doExport(ctx context.Context, display progress.Reporter, client bulk.Doer, 
 		if os.IsNotExist(statErr) {
 			_ = os.Remove(dir) // only succeeds when empty
 		}
-		return nil, &ExitError{Code: exportExitCode(err), Err: err}
+		return res, &ExitError{Code: exportExitCode(err), Err: err} // res may say what was downloaded
 	}
 	return res, nil
 }

@@ -29,7 +29,7 @@ func newKeygenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keygen [--alg RS384|ES384] [--out-private FILE] [--out-public FILE]",
 		Short: "Make a key pair for SMART Backend Services: a private JWKS to keep, a public JWKS to register with the EHR",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		// The Use line already lists the flags.
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -44,10 +44,28 @@ func newKeygenCmd() *cobra.Command {
 	return cmd
 }
 
+// samePath reports whether two file names name one file, symbolic links followed.
+func samePath(a, b string) (bool, error) {
+	realA, err := realPath(a)
+	if err != nil {
+		return false, fmt.Errorf("resolving %s: %w", a, err)
+	}
+	realB, err := realPath(b)
+	if err != nil {
+		return false, fmt.Errorf("resolving %s: %w", b, err)
+	}
+	return realA == realB, nil
+}
+
 // runKeygen generates the key, writes both files and prints the next steps.
 func runKeygen(out io.Writer, cfg keygenConfig, rnd io.Reader) error {
 	if cfg.Alg != auth.AlgRS384 && cfg.Alg != auth.AlgES384 {
 		return exitf(ExitArgsInvalid, "--alg %q: use %s or %s", cfg.Alg, auth.AlgRS384, auth.AlgES384)
+	}
+	if same, err := samePath(cfg.OutPrivate, cfg.OutPublic); err != nil {
+		return &ExitError{Code: ExitArgsInvalid, Err: err}
+	} else if same {
+		return exitf(ExitArgsConflict, "--out-private and --out-public are both %s: the public key would overwrite the private one; give two files", cfg.OutPrivate)
 	}
 	for _, path := range []string{cfg.OutPrivate, cfg.OutPublic} {
 		// A public key left from another pair would no longer match: refuse both, before writing either.

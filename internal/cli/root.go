@@ -65,9 +65,27 @@ func exactArgs(n int) cobra.PositionalArgs {
 	}
 }
 
+// noArgs is cobra.NoArgs with a usage exit code.
+func noArgs(cmd *cobra.Command, args []string) error {
+	return exactArgs(0)(cmd, args)
+}
+
+// newVersionCmd builds "version", which prints what --version prints.
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version (same as --version)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s version %s\n", cmd.Root().Name(), Version)
+			return err
+		},
+	}
+}
+
 // subcommandConstructors builds every subcommand; each lives in its own file.
 func subcommandConstructors() []*cobra.Command {
-	return []*cobra.Command{newETLCmd(), newExportCmd(), newKeygenCmd()}
+	return []*cobra.Command{newETLCmd(), newExportCmd(), newKeygenCmd(), newVersionCmd()}
 }
 
 // Main runs the command line and returns the process exit code. Ctrl-C or SIGTERM cancel ctx, so

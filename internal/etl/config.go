@@ -19,6 +19,7 @@ type Config struct {
 	Tasks                 []Task
 	ExplicitTasks         bool // tasks came from --task: a missing resource is an error unless AllowMissingResources
 	AllowMissingResources bool
+	AllowExportErrors     bool // go on when the export's error/ files report fatal errors (else ErrExportReportedErrors)
 	BatchSize             int
 	Comment               string
 	ErrorsTo              string

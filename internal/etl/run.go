@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"cumulus-etl/internal/deid"
 	"cumulus-etl/internal/input"
+	"cumulus-etl/internal/outcome"
 	"cumulus-etl/internal/tables"
 )
 
@@ -23,6 +25,8 @@ var (
 	ErrMissingResources = errors.New("the input has no data for a requested task")
 	// ErrNoTasks: nothing to do.
 	ErrNoTasks = errors.New("no tasks left to run")
+	// ErrExportReportedErrors: the export's error/ files report fatal errors, so data may be missing.
+	ErrExportReportedErrors = errors.New("the export's error files report errors, so data may be missing from it")
 	// ErrTasksFailed: the run finished but some rows were rejected or some files unreadable.
 	ErrTasksFailed = errors.New("one or more tasks did not 100% complete (see the messages above and the " +
 		"rejected column; --errors-to DIR keeps every rejected row)")
@@ -34,10 +38,12 @@ type Report struct {
 	Summaries         []*TaskSummary
 	NoTask            map[string]string // resource types in the input that no task reads: "N files (size)"
 	Unknown           []error           // input files whose resource type could not be told: left out
+	NotRead           []string          // other input files not read, each "path: why" (JSON files, links to nothing)
 	UnknownExtensions map[string]int
 	// SkippedModifierExtensions counts, per unknown modifierExtension URL, the resources skipped for it.
 	SkippedModifierExtensions map[string]int
-	Outcomes                  []input.Outcome // OperationOutcomes found in the export's error/ folder
+	// Outcomes tallies the issues of the export's error/ files (no free text: it can hold PHI).
+	Outcomes *outcome.Summary
 }
 
 // job is the state shared by the tasks of one run.
@@ -76,6 +82,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	outcomes, err := exportOutcomes(cfg, exp)
+	if err != nil {
+		return nil, err
+	}
+	deleted, err := input.ReadDeleted(exp.Deleted)
+	if err != nil {
+		return nil, fmt.Errorf("%w\nNothing was written: applying only some of the deletions would publish rows "+
+			"the export says are deleted", err)
+	}
 
 	cb, saveCodebook, err := openCodebook(cfg.PHIDir)
 	if err != nil {
@@ -94,16 +109,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	j := &job{cfg: cfg, scrubber: scrubber, codebook: cb,
 		format: &tables.NDJSON{Root: cfg.OutputDir, BatchSize: cfg.BatchSize}}
 
-	report := &Report{NoTask: filesWithoutTask(exp), Unknown: exp.Unknown}
+	report := &Report{NoTask: filesWithoutTask(exp), Unknown: exp.Unknown, NotRead: exp.NotRead, Outcomes: outcomes}
 	for _, err := range exp.Unknown {
 		fmt.Fprintf(cfg.Stderr, "  left out: %v\n", err)
-	}
-	if report.Outcomes, err = input.ReadOutcomes(exp.Errors); err != nil {
-		return nil, err
-	}
-	deleted, err := input.ReadDeleted(exp.Deleted)
-	if err != nil {
-		return nil, err
 	}
 
 	if report.JobDir, err = createJobDir(cfg.OutputDir, start.Format("2006-01-02__15.04.05")); err != nil {
@@ -203,6 +211,25 @@ func exportInfo(cfg Config, exp *input.Export) (completionInfo, error) {
 			"(the Group id and transaction time of the bulk export)", ErrCompletionInfoMissing, why)
 	}
 	return info, nil
+}
+
+// exportOutcomes reads the export's error/ files. Fatal or error issues mean the export failed,
+// as for the export command (exit 16), so nothing is written unless AllowExportErrors.
+func exportOutcomes(cfg Config, exp *input.Export) (*outcome.Summary, error) {
+	sum, err := input.ReadOutcomes(exp.Errors)
+	if err != nil {
+		return nil, fmt.Errorf("reading the export's error files: %w", err)
+	}
+	fatal, _ := sum.Groups()
+	if len(fatal) == 0 || cfg.AllowExportErrors {
+		return sum, nil
+	}
+	var b strings.Builder
+	for _, g := range fatal {
+		fmt.Fprintf(&b, "\n - %s", g)
+	}
+	return nil, fmt.Errorf("%w:%s\n%s Nothing was written; to use the export anyway, pass --allow-export-errors",
+		ErrExportReportedErrors, b.String(), outcome.TextWithheld("those files"))
 }
 
 // tasksWithInput drops default tasks whose resource type is absent; an explicitly requested task

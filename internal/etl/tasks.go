@@ -45,7 +45,7 @@ func AllTasks() []Task { return append([]Task(nil), allTasks...) }
 var ErrUnknownTask = errors.New("unknown task")
 
 // SelectTasks resolves --task values (repeatable, each a comma list) into tasks in run order.
-// No names means every task.
+// No names means every task; an empty name (`--task ""`, `--task patient,`) is an error.
 func SelectTasks(names []string) ([]Task, error) {
 	if len(names) == 0 {
 		return AllTasks(), nil
@@ -54,9 +54,11 @@ func SelectTasks(names []string) ([]Task, error) {
 	for _, n := range names {
 		for _, part := range strings.Split(n, ",") {
 			part = strings.ToLower(strings.TrimSpace(part))
-			if part != "" {
-				wanted[part] = true
+			if part == "" {
+				// `--task ""` (an unset variable in a script) must not quietly mean every task.
+				return nil, fmt.Errorf("%w: --task %q holds an empty task name (run with --task help to list them)", ErrUnknownTask, n)
 			}
+			wanted[part] = true
 		}
 	}
 	var out []Task

@@ -1,6 +1,7 @@
 package input
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 
@@ -18,33 +19,45 @@ type deletionBundle struct {
 	} `json:"entry"`
 }
 
+// ErrBadDeletions is wrapped by ReadDeleted's error when lines of the deleted/ files cannot be used.
+var ErrBadDeletions = errors.New("the export's deleted/ files hold lines that cannot be used")
+
 // ReadDeleted reads transaction Bundles of DELETE entries (entry.request.method
 // == "DELETE", entry.request.url "Type/id", also tolerating
 // "Type/id/_history/x" and absolute URLs ending in Type/id) and returns the
-// raw ids per resource type. Any other entry or a non-Bundle line is an error
-// naming file:line.
+// raw ids per resource type. Any other entry, a non-Bundle line or a file that
+// cannot be read to its end is an error: every such line is named (file:line,
+// the first 100 of them, the rest counted) in one error wrapping ErrBadDeletions.
 func ReadDeleted(files []File) (map[string]map[string]struct{}, error) {
 	ids := make(map[string]map[string]struct{})
-	err := eachObject(files, func(r *ndjson.Reader, b *deletionBundle) error {
-		if b.ResourceType != "Bundle" {
-			return r.Errorf("expected a Bundle of deletions, found resourceType %q", b.ResourceType)
+	var bad lineErrors
+	for _, f := range files {
+		err := eachObjectIn(f.Path, bad.add, func(r *ndjson.Reader, b *deletionBundle) error {
+			if b.ResourceType != "Bundle" {
+				return r.Errorf("expected a Bundle of deletions, found resourceType %q", b.ResourceType)
+			}
+			for i, e := range b.Entry {
+				if e.Request == nil || e.Request.Method != "DELETE" {
+					return r.Errorf("Bundle entry %d is not a DELETE request", i)
+				}
+				if _, _, ok := parseDeleteURL(e.Request.URL); !ok {
+					return r.Errorf("Bundle entry %d: request.url %q is not Type/id of a FHIR R4 resource", i, e.Request.URL)
+				}
+			}
+			for _, e := range b.Entry { // only a line without a bad entry counts
+				typ, id, _ := parseDeleteURL(e.Request.URL)
+				if ids[typ] == nil {
+					ids[typ] = make(map[string]struct{})
+				}
+				ids[typ][id] = struct{}{}
+			}
+			return nil
+		})
+		if err != nil {
+			_ = bad.add(err) // unreadable to its end: named, and the next file is read
 		}
-		for i, e := range b.Entry {
-			if e.Request == nil || e.Request.Method != "DELETE" {
-				return r.Errorf("Bundle entry %d is not a DELETE request", i)
-			}
-			typ, id, ok := parseDeleteURL(e.Request.URL)
-			if !ok {
-				return r.Errorf("Bundle entry %d: request.url %q is not Type/id of a FHIR R4 resource", i, e.Request.URL)
-			}
-			if ids[typ] == nil {
-				ids[typ] = make(map[string]struct{})
-			}
-			ids[typ][id] = struct{}{}
-		}
-		return nil
-	})
-	if err != nil {
+	}
+	if err := bad.err(ErrBadDeletions); err != nil {
 		return nil, err
 	}
 	return ids, nil

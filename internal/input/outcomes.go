@@ -5,24 +5,12 @@ import (
 	"cumulus-etl/internal/outcome"
 )
 
-// Outcome is one issue of an OperationOutcome from an error/ file.
-type Outcome struct {
-	File     string
-	Line     int
-	Severity string // fatal, error, warning or information
-	Code     string
-	Text     string // diagnostics, else details.text, else code
-}
-
-// Fatal reports whether the issue's severity is fatal or error.
-func (o Outcome) Fatal() bool { return o.Severity == "fatal" || o.Severity == "error" }
-
-// ReadOutcomes reads OperationOutcome lines and returns one Outcome per issue,
-// in file and line order. A line that is not an OperationOutcome with at
-// least one issue is an error naming file:line.
-func ReadOutcomes(files []File) ([]Outcome, error) {
-	var outcomes []Outcome
-	err := eachObject(files, func(r *ndjson.Reader, oo *outcome.OperationOutcome) error {
+// ReadOutcomes reads the OperationOutcome lines of an export's error files and tallies their
+// issues by severity, code and file (see outcome.Summary: no free text is kept). A line that is
+// not an OperationOutcome with at least one issue is an error naming file:line.
+func ReadOutcomes(files []File) (*outcome.Summary, error) {
+	var sum outcome.Summary
+	err := eachObject(files, stopAtFirst, func(r *ndjson.Reader, oo *outcome.OperationOutcome) error {
 		if oo.ResourceType != "OperationOutcome" {
 			return r.Errorf("expected an OperationOutcome, found resourceType %q", oo.ResourceType)
 		}
@@ -30,13 +18,12 @@ func ReadOutcomes(files []File) ([]Outcome, error) {
 			return r.Errorf("OperationOutcome has no issue")
 		}
 		for _, is := range oo.Issue {
-			outcomes = append(outcomes, Outcome{File: r.Name(), Line: r.LineNumber(),
-				Severity: is.Severity, Code: is.Code, Text: is.Text()})
+			sum.Add(r.Name(), r.LineNumber(), is)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return outcomes, nil
+	return &sum, nil
 }

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"cumulus-etl/internal/outcome"
 )
 
 func TestReadOutcomes(t *testing.T) {
@@ -17,19 +19,19 @@ func TestReadOutcomes(t *testing.T) {
 		name    string
 		files   []string // relative paths, in the order passed
 		content map[string]string
-		want    []Outcome // File relative to root
+		want    []outcome.Group // fatal ones first; File relative to root
 		wantErr string
 	}{
 		{
-			name:    "one Outcome per issue, text falls back from diagnostics to details.text to code",
+			name:    "issues tallied by severity, code and file, without their text",
 			files:   []string{"error/OperationOutcome.000.ndjson", "error/OperationOutcome.001.ndjson"},
 			content: map[string]string{"error/OperationOutcome.000.ndjson": lines(oo1), "error/OperationOutcome.001.ndjson": "\n" + lines(oo2)},
-			want: []Outcome{
-				{File: "error/OperationOutcome.000.ndjson", Line: 1, Severity: "error", Code: "processing", Text: "diag text"},
-				{File: "error/OperationOutcome.000.ndjson", Line: 1, Severity: "warning", Code: "informational", Text: "details text"},
-				{File: "error/OperationOutcome.000.ndjson", Line: 1, Severity: "fatal", Code: "exception", Text: "exception"},
-				{File: "error/OperationOutcome.000.ndjson", Line: 1, Severity: "information", Code: "informational", Text: "informational"},
-				{File: "error/OperationOutcome.001.ndjson", Line: 2, Severity: "error", Code: "too-costly", Text: "second file"},
+			want: []outcome.Group{
+				{Severity: "fatal", Code: "exception", File: "error/OperationOutcome.000.ndjson", Line: 1, Count: 1},
+				{Severity: "error", Code: "processing", File: "error/OperationOutcome.000.ndjson", Line: 1, Count: 1},
+				{Severity: "error", Code: "too-costly", File: "error/OperationOutcome.001.ndjson", Line: 2, Count: 1},
+				{Severity: "warning", Code: "informational", File: "error/OperationOutcome.000.ndjson", Line: 1, Count: 1},
+				{Severity: "information", Code: "informational", File: "error/OperationOutcome.000.ndjson", Line: 1, Count: 1},
 			},
 		},
 		{
@@ -65,17 +67,10 @@ func TestReadOutcomes(t *testing.T) {
 			for i := range tt.want {
 				tt.want[i].File = filepath.Join(root, tt.want[i].File)
 			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("ReadOutcomes =\n%+v\nwant\n%+v", got, tt.want)
+			fatal, other := got.Groups()
+			if all := append(fatal, other...); !reflect.DeepEqual(all, tt.want) {
+				t.Errorf("ReadOutcomes =\n%+v\nwant\n%+v", all, tt.want)
 			}
 		})
-	}
-}
-
-func TestOutcomeFatal(t *testing.T) {
-	for sev, want := range map[string]bool{"fatal": true, "error": true, "warning": false, "information": false, "": false} {
-		if got := (Outcome{Severity: sev}).Fatal(); got != want {
-			t.Errorf("Outcome{Severity: %q}.Fatal() = %v, want %v", sev, got, want)
-		}
 	}
 }

@@ -29,6 +29,7 @@ type Export struct {
 	Log       *LogInfo          // nil when the folder has no usable export log
 	LogErr    error             // why Log is nil: wraps ErrNoLog, ErrMultipleLogs or ErrIncompleteLog, or an I/O error
 	Unknown   []error           // data files whose resource type could not be told (named with path); left out
+	NotRead   []string          // other files not read, each "path: why" (JSON files, links to nothing)
 }
 
 // Scan walks root recursively and classifies its ndjson files.
@@ -40,7 +41,12 @@ type Export struct {
 // is a FHIR R4 resource type ("1.Patient.x.ndjson.gz"); otherwise it is the
 // resourceType of its first non-blank line, and an empty file is skipped.
 // Files below a folder named deleted or error go to Deleted or Errors.
-// Symbolic links to files are followed, links to folders are not.
+// JSON files (*.json) are not read: they are listed in NotRead, or in Unknown
+// when their name holds a resource type (they very likely hold data).
+//
+// Symbolic links are followed, to files and to folders, root included. A
+// folder or file reached twice (linked from elsewhere in the tree, or a link
+// back to a folder above it) is read once, so a link loop ends.
 //
 // Scan fails on unreadable folders and data files whose type cannot be
 // determined; problems with the export log only set LogErr.
@@ -51,35 +57,8 @@ func Scan(root string) (*Export, error) {
 		return nil, fmt.Errorf("scanning input folder: %s is not a folder", root)
 	}
 	exp := &Export{Resources: make(map[string][]File)}
-	seen := map[string]bool{} // real paths: a file linked from elsewhere in the folder is read once
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("scanning input folder: %w", err)
-		}
-		if path == root {
-			return nil
-		}
-		if strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !isDataName(d.Name()) || isLogName(d.Name()) {
-			return nil
-		}
-		// SMART Fetch keeps each export in a subfolder and links the current files from the top.
-		real, err := filepath.EvalSymlinks(path)
-		if err != nil {
-			return fmt.Errorf("scanning input folder: %w", err)
-		}
-		if seen[real] {
-			return nil
-		}
-		seen[real] = true
-		return exp.add(root, path)
-	})
-	if err != nil {
+	w := &walker{root: root, exp: exp, seen: map[string]bool{}}
+	if err := w.walk(root); err != nil {
 		return nil, err
 	}
 	byPath := func(a, b File) int { return strings.Compare(a.Path, b.Path) }
@@ -90,6 +69,86 @@ func Scan(root string) (*Export, error) {
 	slices.SortFunc(exp.Errors, byPath)
 	exp.Log, exp.LogErr = readLog(root)
 	return exp, nil
+}
+
+// walker walks an export folder, following symbolic links.
+type walker struct {
+	root string
+	exp  *Export
+	seen map[string]bool // real paths of the folders and data files visited
+}
+
+// firstVisit reports whether the real path behind path has not been visited yet, and marks it.
+func (w *walker) firstVisit(path string) (bool, error) {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false, fmt.Errorf("scanning input folder: %w", err)
+	}
+	if w.seen[real] {
+		return false, nil
+	}
+	w.seen[real] = true
+	return true, nil
+}
+
+// walk reads the folder dir (a path below root, as found) in name order.
+func (w *walker) walk(dir string) error {
+	if first, err := w.firstVisit(dir); err != nil || !first {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("scanning input folder: %w", err)
+	}
+	for _, e := range entries {
+		name, path := e.Name(), filepath.Join(dir, e.Name())
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			fi, err := os.Stat(path)
+			if err != nil {
+				if isDataName(name) {
+					return fmt.Errorf("scanning input folder: %w", err)
+				}
+				w.exp.NotRead = append(w.exp.NotRead, fmt.Sprintf("%s: a link to nothing (%v)", path, err))
+				continue
+			}
+			isDir = fi.IsDir()
+		}
+		if isDir {
+			if err := w.walk(path); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := w.file(path, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// file classifies the file at path, named name.
+func (w *walker) file(path, name string) error {
+	if isJSONName(name) {
+		if typ := typeFromName(name); typ != "" {
+			w.exp.Unknown = append(w.exp.Unknown, fmt.Errorf("%s: a JSON file, not ndjson, so not read; if it holds "+
+				"one %s per line, rename it to .ndjson", path, typ))
+		} else {
+			w.exp.NotRead = append(w.exp.NotRead, path+": a JSON file, not ndjson")
+		}
+		return nil
+	}
+	if !isDataName(name) || isLogName(name) {
+		return nil
+	}
+	// SMART Fetch keeps each export in a subfolder and links the current files from the top.
+	if first, err := w.firstVisit(path); err != nil || !first {
+		return err
+	}
+	return w.exp.add(w.root, path)
 }
 
 // add classifies the data file at path.
@@ -142,6 +201,11 @@ func special(root, path string) string {
 func isDataName(name string) bool {
 	lower := strings.TrimSuffix(strings.ToLower(name), ".gz")
 	return strings.HasSuffix(lower, ".ndjson") || strings.HasSuffix(lower, ".jsonl")
+}
+
+// isJSONName reports whether a file name ends in .json, optionally followed by .gz (any case).
+func isJSONName(name string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(strings.ToLower(name), ".gz"), ".json")
 }
 
 // isLogName reports whether a file name is that of an export log:

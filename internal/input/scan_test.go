@@ -95,7 +95,7 @@ func TestScanFileRules(t *testing.T) {
 		{
 			name: "only ndjson and jsonl extensions are data",
 			files: map[string]string{
-				"README.md": "x", "Patient.json": "x", "Patient.ndjson.bak": "x", "Patient.ndjson.zip": "x",
+				"README.md": "x", "manifest.json": "x", "Patient.ndjson.bak": "x", "Patient.ndjson.zip": "x",
 				"Patient.NDJSON": lines(patient), "Patient.001.ndjson.gz": lines(patient),
 			},
 			resources: map[string][]string{"Patient": {"Patient.001.ndjson.gz", "Patient.NDJSON"}},

@@ -193,8 +193,14 @@ func (w *ndjsonWriter) closeFile() error {
 	return err
 }
 
+// Commit implements Writer. An empty table, whatever made it empty (an empty input file, every
+// row deleted), is one empty <table>.000.ndjson: a folder holding no file would vanish on the way
+// to object storage, where folders do not exist.
 func (w *ndjsonWriter) Commit() error {
 	if err := w.closeFile(); err != nil {
+		return err
+	}
+	if err := w.shapeEmptyTable(); err != nil {
 		return err
 	}
 	if err := store.ReplaceDir(w.staging, w.final); err != nil {
@@ -202,6 +208,25 @@ func (w *ndjsonWriter) Commit() error {
 	}
 	w.done = true
 	return nil
+}
+
+// shapeEmptyTable makes a table without rows one empty first file, however many files Drop
+// emptied. (Files that Drop empties in a table that keeps rows stay, under their names.)
+func (w *ndjsonWriter) shapeEmptyTable() error {
+	if w.rows > 0 {
+		return nil
+	}
+	for i := range w.fileRows {
+		if err := os.Remove(w.filePath(i)); err != nil {
+			return err
+		}
+	}
+	w.fileRows = []int{0}
+	f, err := store.CreateAtomic(w.filePath(0), 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Commit()
 }
 
 func (w *ndjsonWriter) Abort() error {
