@@ -7,12 +7,12 @@ const (
 	ExitGeneric                  = 1  // unexpected failure (I/O, network) with no more specific code
 	ExitUsage                    = 2  // bad command line (unknown flag, wrong argument count)
 	ExitSMARTCredentialsMissing  = 15 // --smart-client-id without a key, or the reverse
-	ExitBulkExportFailed         = 16 // the server reported fatal errors, or the export could not finish
+	ExitBulkExportFailed         = 16 // the export's error files report fatal errors (also a folder INPUT's), or the export could not finish
 	ExitTaskUnknown              = 17 // --task names a task that does not exist
-	ExitTaskFailed               = 19 // some rows were rejected or a table could not be written
+	ExitTaskFailed               = 19 // rows rejected, a file left out, a deleted/ line unusable, or a table not written
 	ExitTaskSetEmpty             = 21 // no task left to run
-	ExitArgsConflict             = 22 // options that cannot be used together
-	ExitArgsInvalid              = 23 // an option value is invalid or a credential file cannot be read
+	ExitArgsConflict             = 22 // options that cannot be used together, or folders nested where they must not be
+	ExitArgsInvalid              = 23 // an option value (or INPUT: not a folder) is invalid, or a credential file cannot be read
 	ExitFHIRURLMissing           = 24 // a relative URL needs --fhir-url
 	ExitBasicCredentialsMissing  = 25 // --basic-user without --basic-passwd, or the reverse
 	ExitExportFolderNotEmpty     = 26 // --export-to names a folder that already holds other files

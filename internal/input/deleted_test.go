@@ -1,8 +1,10 @@
 package input
 
 import (
+	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -113,5 +115,30 @@ func TestParseDeleteURL(t *testing.T) {
 		if ok != tt.ok || ok && (typ != tt.typ || id != tt.id) {
 			t.Errorf("parseDeleteURL(%q) = %q, %q, %v; want %q, %q, %v", tt.url, typ, id, ok, tt.typ, tt.id, tt.ok)
 		}
+	}
+}
+
+// TestReadDeleted_Item11_NamesEveryBadLine: issue 10 item 11. Every bad line of every deleted/
+// file is named, not only the first; the list is bounded (the first 100, the others counted) so
+// a file of garbage cannot exhaust memory; the error wraps ErrBadDeletions (exit 19).
+func TestReadDeleted_Item11_NamesEveryBadLine(t *testing.T) {
+	garbage := strings.Repeat("nope\n", 250)
+	root := writeTree(t, map[string]string{
+		"deleted/a.ndjson": lines(bundle("Patient/1"), patient, bundle("Patient/2"), bundle("Patients/3")),
+		"deleted/b.ndjson": garbage,
+	})
+	_, err := ReadDeleted([]File{{Path: filepath.Join(root, "deleted/a.ndjson")}, {Path: filepath.Join(root, "deleted/b.ndjson")}})
+	if !errors.Is(err, ErrBadDeletions) {
+		t.Fatalf("err = %v, want ErrBadDeletions", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"(252 lines)", "a.ndjson:2: expected a Bundle", `a.ndjson:4: Bundle entry 0: request.url "Patients/3"`,
+		"b.ndjson:1: not a JSON object", "b.ndjson:98: not a JSON object", "... and 152 more"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%.600s", want, msg)
+		}
+	}
+	if n := strings.Count(msg, "\n  "); n != maxLineErrors+1 {
+		t.Errorf("%d lines in the error, want %d named and one count", n, maxLineErrors)
 	}
 }

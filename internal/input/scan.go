@@ -24,8 +24,8 @@ type File struct {
 // Export lists the files of a bulk export folder.
 type Export struct {
 	Resources map[string][]File // by resourceType, each list sorted by path
-	Deleted   []File            // files under any deleted/ folder (transaction Bundles of DELETE entries)
-	Errors    []File            // files under any error/ folder (OperationOutcomes)
+	Deleted   []File            // files under any deleted/ folder (transaction Bundles of DELETE entries); ResourceType "Bundle"
+	Errors    []File            // files under any error/ folder (OperationOutcomes); ResourceType "OperationOutcome"
 	Log       *LogInfo          // nil when the folder has no usable export log
 	LogErr    error             // why Log is nil: wraps ErrNoLog, ErrMultipleLogs or ErrIncompleteLog, or an I/O error
 	Unknown   []error           // data files whose resource type could not be told (named with path); left out
@@ -151,7 +151,9 @@ func (w *walker) file(path, name string) error {
 	return w.exp.add(w.root, path)
 }
 
-// add classifies the data file at path.
+// add classifies the data file at path. Files below deleted/ and error/ are listed whatever
+// their first line says: their readers check every line (a file there that cannot be read must
+// stop the run, not be left out).
 func (exp *Export) add(root, path string) error {
 	fi, err := os.Stat(path) // follows symbolic links
 	if err != nil {
@@ -160,23 +162,24 @@ func (exp *Export) add(root, path string) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("scanning input folder: %s is not a regular file", path)
 	}
-	typ, err := resourceType(path)
-	if err != nil {
+	f := File{Path: path, Size: fi.Size()}
+	switch special(root, path) {
+	case "deleted":
+		f.ResourceType = "Bundle"
+		exp.Deleted = append(exp.Deleted, f)
+		return nil
+	case "error":
+		f.ResourceType = "OperationOutcome"
+		exp.Errors = append(exp.Errors, f)
+		return nil
+	}
+	if f.ResourceType, err = resourceType(path); err != nil {
 		// One stray file must not stop the run; the caller reports it and fails at the end.
 		exp.Unknown = append(exp.Unknown, err)
 		return nil
 	}
-	if typ == "" {
-		return nil
-	}
-	f := File{Path: path, ResourceType: typ, Size: fi.Size()}
-	switch special(root, path) {
-	case "deleted":
-		exp.Deleted = append(exp.Deleted, f)
-	case "error":
-		exp.Errors = append(exp.Errors, f)
-	default:
-		exp.Resources[typ] = append(exp.Resources[typ], f)
+	if f.ResourceType != "" {
+		exp.Resources[f.ResourceType] = append(exp.Resources[f.ResourceType], f)
 	}
 	return nil
 }

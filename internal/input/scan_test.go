@@ -277,3 +277,75 @@ func TestScan_LinkedFileIsReadOnce(t *testing.T) {
 		t.Errorf("Condition files = %v, want one", files)
 	}
 }
+
+// TestScan_Item5_FollowsLinkedRootAndFoldersOnce: issue 10 item 5. A linked root and linked
+// subfolders are read; a folder linked twice is read once, and a link back up the tree ends.
+func TestScan_Item5_FollowsLinkedRootAndFoldersOnce(t *testing.T) {
+	tmp := t.TempDir()
+	put := func(dir string, files map[string]string) {
+		for rel, content := range files {
+			path := filepath.Join(tmp, dir, rel)
+			os.MkdirAll(filepath.Dir(path), 0o700)
+			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put("export", map[string]string{"Patient.ndjson": lines(patient), "sub/x.txt": ""})
+	put("other", map[string]string{"Condition.ndjson": lines(condition), "error/OperationOutcome.ndjson": ""})
+	for link, target := range map[string]string{
+		"latest":              "export",
+		"export/a-conditions": "../other",
+		"export/b-conditions": "../other",
+		"export/sub/loop":     "..",
+		"export/sub/self":     ".",
+		"export/broken":       "nowhere",
+	} {
+		if err := os.Symlink(target, filepath.Join(tmp, link)); err != nil {
+			t.Skip("symlinks not supported:", err)
+		}
+	}
+	root := filepath.Join(tmp, "latest")
+	exp, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for typ, files := range exp.Resources {
+		got[typ] = rel(t, root, files)
+	}
+	want := map[string][]string{"Patient": {"Patient.ndjson"}, "Condition": {"a-conditions/Condition.ndjson"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Resources = %v, want %v", got, want)
+	}
+	if errs := rel(t, root, exp.Errors); !reflect.DeepEqual(errs, []string{"a-conditions/error/OperationOutcome.ndjson"}) {
+		t.Errorf("Errors = %v", errs)
+	}
+	if len(exp.NotRead) != 1 || !strings.Contains(exp.NotRead[0], "broken: a link to nothing") {
+		t.Errorf("NotRead = %q, want the broken link named", exp.NotRead)
+	}
+}
+
+// TestScan_Item15_JSONFilesAreNamed: issue 10 item 15. A *.json file is never silently
+// skipped: one whose name holds a resource type is left out as an Unknown (which fails the
+// run), any other is listed in NotRead.
+func TestScan_Item15_JSONFilesAreNamed(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"Patient.ndjson": lines(patient), "manifest.json": "{}", "Condition.000.json": condition, "sub/Observation.JSON.gz": "",
+	})
+	exp, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.NotRead) != 1 || !strings.HasSuffix(exp.NotRead[0], "manifest.json: a JSON file, not ndjson") {
+		t.Errorf("NotRead = %q", exp.NotRead)
+	}
+	var unknown []string
+	for _, err := range exp.Unknown {
+		unknown = append(unknown, err.Error())
+	}
+	if len(unknown) != 2 || !strings.Contains(unknown[0], "Condition.000.json: a JSON file, not ndjson") ||
+		!strings.Contains(unknown[1], "Observation.JSON.gz") || !strings.Contains(unknown[1], "one Observation per line") {
+		t.Errorf("Unknown = %q", unknown)
+	}
+}
