@@ -67,18 +67,27 @@ func realPath(p string) (string, error) {
 	return cur, nil
 }
 
+// realPaths is realPath for several paths; an error names the path that cannot be resolved.
+func realPaths(paths ...string) ([]string, error) {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		real, err := realPath(p)
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", p, err)
+		}
+		out[i] = real
+	}
+	return out, nil
+}
+
 // isWithin reports whether path is dir or inside it, comparing real paths (symbolic links
 // followed), so a link cannot hide one folder inside another.
 func isWithin(path, dir string) (bool, error) {
-	realP, err := realPath(path)
+	real, err := realPaths(path, dir)
 	if err != nil {
-		return false, fmt.Errorf("resolving %s: %w", path, err)
+		return false, err
 	}
-	realD, err := realPath(dir)
-	if err != nil {
-		return false, fmt.Errorf("resolving %s: %w", dir, err)
-	}
-	rel, err := filepath.Rel(realD, realP)
+	rel, err := filepath.Rel(real[1], real[0])
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)), nil
 }
 

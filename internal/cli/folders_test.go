@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,4 +55,35 @@ func TestRealPath_Item4_ResolvesLinksAlsoForPathsNotMadeYet(t *testing.T) {
 	if got, err := realPath("olink/phi"); err != nil || got != tmp+"/x/o/phi" {
 		t.Errorf("relative path: %q, %v", got, err)
 	}
+}
+
+// TestConfig_Item15_AuthFlagsWithFolderInputOnlyWithFHIRURL: issue 10 item 15. Authentication
+// flags with a folder INPUT serve nothing and are refused (22), unless --fhir-url names a server
+// for them (to fetch what the folder's resources point at).
+func TestConfig_Item15_AuthFlagsWithFolderInputOnlyWithFHIRURL(t *testing.T) {
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "in")
+	if err := os.Mkdir(in, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{in, filepath.Join(tmp, "out"), filepath.Join(tmp, "phi")}
+	f := etlFlags{inputFormat: "ndjson", outputFormat: "ndjson", batchSize: 10}
+	f.export.auth.BearerTokenFile = "token.txt"
+	if _, err := f.config(args, false); exitCode(err) != ExitArgsConflict {
+		t.Errorf("without --fhir-url: %v, want exit %d", err, ExitArgsConflict)
+	}
+	if _, err := f.config(args, true); err != nil {
+		t.Errorf("with --fhir-url: %v", err)
+	}
+}
+
+func exitCode(err error) int {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	if err != nil {
+		return ExitGeneric
+	}
+	return ExitOK
 }

@@ -46,15 +46,8 @@ func newKeygenCmd() *cobra.Command {
 
 // samePath reports whether two file names name one file, symbolic links followed.
 func samePath(a, b string) (bool, error) {
-	realA, err := realPath(a)
-	if err != nil {
-		return false, fmt.Errorf("resolving %s: %w", a, err)
-	}
-	realB, err := realPath(b)
-	if err != nil {
-		return false, fmt.Errorf("resolving %s: %w", b, err)
-	}
-	return realA == realB, nil
+	real, err := realPaths(a, b)
+	return err == nil && real[0] == real[1], err
 }
 
 // runKeygen generates the key, writes both files and prints the next steps.
