@@ -29,6 +29,7 @@ type Reader struct {
 	pos     int
 	scratch []byte // unescaped strings
 	first   []bool // per open container: no member read yet
+	escaped bool   // the last string read was unescaped into scratch
 }
 
 // Reset starts reading data, reusing the Reader's buffers.
@@ -142,6 +143,7 @@ func (r *Reader) String() ([]byte, error) {
 		switch c := r.data[i]; {
 		case c == '"':
 			r.pos = i + 1
+			r.escaped = false
 			return r.data[start:i], nil
 		case c == '\\':
 			return r.unescape(start, i)
@@ -162,6 +164,7 @@ func (r *Reader) unescape(start, i int) ([]byte, error) {
 		case c == '"':
 			r.pos = i + 1
 			r.scratch = out
+			r.escaped = true
 			return out, nil
 		case c < 0x20:
 			r.pos = i
@@ -229,6 +232,10 @@ func (r *Reader) unicode(i int) (rn rune, n int, ok bool) {
 	}
 	return first, 6, true
 }
+
+// Escaped reports whether the last string read had escapes, so its bytes are the Reader's own
+// (overwritten by the next string) rather than part of the document.
+func (r *Reader) Escaped() bool { return r.escaped }
 
 // Number reads a number and returns its text as written.
 func (r *Reader) Number() ([]byte, error) {

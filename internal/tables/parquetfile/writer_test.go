@@ -1,0 +1,92 @@
+package parquetfile
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"cumulus-etl/internal/schema"
+)
+
+func numRows(t *testing.T, data []byte) int64 {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.NumRows()
+}
+
+// Rows are Observations that exercise nested structs, lists of structs, lists in lists, escapes,
+// primitive extensions and every primitive kind.
+var Rows = []string{
+	`{"resourceType":"Observation","id":"b","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8302-2"},{"code":"x","userSelected":true}],"text":"Height"},"valueQuantity":{"value":181.25,"unit":"cm"}}`,
+	`{"resourceType":"Observation","id":"a","category":[{"text":"one"},{"coding":[{"code":"c1"},{"code":"c2"}]}],"valueInteger":-7,"component":[{"code":{"text":"t"},"valueBoolean":false},{"valueString":"esc\"aped\u00e9"}]}`,
+	`{"resourceType":"Observation","id":"c","_valueString":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"masked"}]}}`,
+}
+
+// Issue 7, item 3 (Delta stats "only where exact"): the statistics count rows exactly and give
+// the exact minimum, maximum and null count of top-level primitive columns. (The values
+// themselves are read back with DuckDB in internal/tables/readback.)
+func TestStatsAreExact(t *testing.T) {
+	tb, _ := schema.NewTable("Observation")
+	for _, r := range Rows {
+		if err := tb.Add([]byte(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	w, err := New(&buf, tb.Root(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Rows {
+		if err := w.Write([]byte(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Rows != 3 || numRows(t, buf.Bytes()) != 3 {
+		t.Errorf("stats count %d rows, the file %d", stats.Rows, numRows(t, buf.Bytes()))
+	}
+	want := map[string]ColumnStats{
+		"id":           {Min: "a", Max: "c", Nulls: 0},
+		"valueInteger": {Min: int32(-7), Max: int32(-7), Nulls: 2},
+		"issued":       {Nulls: 3},
+	}
+	for _, c := range stats.Columns {
+		if w, ok := want[c.Name]; ok && (c.Min != w.Min || c.Max != w.Max || c.Nulls != w.Nulls) {
+			t.Errorf("%s: min %v max %v nulls %d, want %v %v %d", c.Name, c.Min, c.Max, c.Nulls, w.Min, w.Max, w.Nulls)
+		}
+	}
+}
+
+// A row that does not fit the file's columns is refused and leaves no half row in the file.
+func TestRowThatDoesNotFitLeavesNothing(t *testing.T) {
+	tb, _ := schema.NewTable("Observation")
+	_ = tb.Add([]byte(Rows[0]))
+	var buf bytes.Buffer
+	w, _ := New(&buf, tb.Root(), Options{})
+	for _, bad := range []string{
+		`{"resourceType":"Observation","id":"x","valueInteger":"7"}`,
+		`{"resourceType":"Observation","id":"y","referenceRange":[{"low":{"value":1}}]}`, // no column yet
+		`{"resourceType":"Observation","id":"z","code":{"text":"t"}`,
+	} {
+		if err := w.Write([]byte(bad)); err == nil {
+			t.Errorf("%s: written", bad)
+		}
+	}
+	if err := w.Write([]byte(Rows[0])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := numRows(t, buf.Bytes()); n != 1 {
+		t.Errorf("file holds %d rows, want the 1 that fits", n)
+	}
+}
