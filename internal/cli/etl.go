@@ -93,7 +93,7 @@ func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
 	}
 	cfg.Stdout, cfg.Stderr, cfg.Version = cmd.OutOrStdout(), cmd.ErrOrStderr(), Version
 	warnOpenPHIFolder(cfg.Stderr, cfg.PHIDir)
-	if err := etl.Preflight(cfg); err != nil {
+	if err := etl.Preflight(cmd.Context(), cfg); err != nil {
 		return etlExit(err)
 	}
 	if !isURL(args[0]) {

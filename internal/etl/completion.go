@@ -2,6 +2,7 @@ package etl
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -30,13 +31,13 @@ type completionInfo struct {
 }
 
 // writeCompletion appends this run's rows to etl__completion, keeping every earlier row.
-func writeCompletion(format tables.Format, info completionInfo, tableNames []string) error {
-	w, err := format.Create(completionTable)
+func writeCompletion(ctx context.Context, format tables.Format, info completionInfo, tableNames []string) error {
+	w, err := format.Create(ctx, completionTable)
 	if err != nil {
 		return err
 	}
 	defer w.Abort()
-	if err := format.ReadRows(completionTable, w.WriteRow); err != nil {
+	if err := format.ReadRows(ctx, completionTable, w.WriteRow); err != nil {
 		return fmt.Errorf("reading %s: %w", completionTable, err)
 	}
 	for _, name := range tableNames {
@@ -88,8 +89,8 @@ func (c *encounterCompletion) add(encounterID string) error {
 
 // write merges this run's encounters with the existing table. Existing rows are written after
 // this run's rows, so where both have an encounter the existing (earlier) export time is kept.
-func (c *encounterCompletion) write(format tables.Format) error {
-	w, err := format.Create(completionEncountersTable)
+func (c *encounterCompletion) write(ctx context.Context, format tables.Format) error {
+	w, err := format.Create(ctx, completionEncountersTable)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func (c *encounterCompletion) write(format tables.Format) error {
 	if err := c.writeNew(table); err != nil {
 		return err
 	}
-	err = format.ReadRows(completionEncountersTable, func(row []byte) error {
+	err = format.ReadRows(ctx, completionEncountersTable, func(row []byte) error {
 		var r struct {
 			EncounterID string `json:"encounter_id"`
 			GroupName   string `json:"group_name"`

@@ -1,11 +1,13 @@
 package etl
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"cumulus-etl/internal/store"
 	"cumulus-etl/internal/tables"
 )
 
@@ -13,8 +15,8 @@ func TestLastWins_LastCopyWinsAcrossPartitions(t *testing.T) {
 	for _, partitions := range []int{1, 7, 64} {
 		t.Run(fmt.Sprintf("%d partitions", partitions), func(t *testing.T) {
 			root := t.TempDir()
-			format := &tables.NDJSON{Root: root, BatchSize: 700}
-			w, err := format.Create("t")
+			format := &tables.NDJSON{Store: store.NewLocal(root, store.Options{}), BatchSize: 700}
+			w, err := format.Create(context.Background(), "t")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,7 +49,7 @@ func TestLastWins_LastCopyWinsAcrossPartitions(t *testing.T) {
 				t.Fatal(err)
 			}
 			var rows []string
-			if err := format.ReadRows("t", func(row []byte) error {
+			if err := format.ReadRows(context.Background(), "t", func(row []byte) error {
 				rows = append(rows, string(row))
 				return nil
 			}); err != nil {

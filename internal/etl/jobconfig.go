@@ -1,14 +1,16 @@
 package etl
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strings"
 
 	json "github.com/goccy/go-json"
+
+	"cumulus-etl/internal/store"
 )
 
 // ErrWrongPHIFolder means OUTPUT was last written with another codebook: mixing the two would give
@@ -32,25 +34,30 @@ type jobConfig struct {
 	CodebookID      string `json:"codebook_id"`
 }
 
-const jobConfigDir = "JobConfig"
+const (
+	jobConfigDir  = "JobConfig"
+	jobConfigFile = "job_config.json"
+)
 
 // checkCodebookID refuses an output folder whose latest job used another codebook.
-func checkCodebookID(outputDir, codebookID string) error {
-	entries, err := os.ReadDir(filepath.Join(outputDir, jobConfigDir))
-	if errors.Is(err, os.ErrNotExist) {
+func checkCodebookID(ctx context.Context, out store.Store, codebookID string) error {
+	jobs := map[string]bool{}
+	err := out.List(ctx, jobConfigDir, func(info store.Info) error {
+		if job, file := path.Split(strings.TrimPrefix(info.Name, jobConfigDir+"/")); file == jobConfigFile && !strings.Contains(strings.TrimSuffix(job, "/"), "/") {
+			jobs[strings.TrimSuffix(job, "/")] = true
+		}
 		return nil
-	} else if err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
+	for name := range jobs {
+		names = append(names, name)
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(names)))
 	for _, name := range names {
-		data, err := os.ReadFile(filepath.Join(outputDir, jobConfigDir, name, "job_config.json"))
+		data, err := store.ReadFile(ctx, out, path.Join(jobConfigDir, name, jobConfigFile), 1<<20)
 		if err != nil {
 			continue // an interrupted job may have left no config
 		}
@@ -68,23 +75,20 @@ func checkCodebookID(outputDir, codebookID string) error {
 	return nil
 }
 
-// createJobDir makes OUTPUT/JobConfig/<YYYY-MM-DD__HH.MM.SS>, adding a suffix if a job started in
-// the same second.
-func createJobDir(outputDir, stamp string) (string, error) {
-	base := filepath.Join(outputDir, jobConfigDir, stamp)
-	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
-		return "", err
-	}
-	dir := base
+// createJobConfig writes OUTPUT/JobConfig/<YYYY-MM-DD__HH.MM.SS>/job_config.json, adding a suffix
+// to the folder if a job started in the same second, and returns the folder's name.
+func createJobConfig(ctx context.Context, out store.Store, stamp string, cfg jobConfig) (string, error) {
+	dir := path.Join(jobConfigDir, stamp)
 	for i := 1; ; i++ {
-		err := os.Mkdir(dir, 0o755)
+		cfg.Path = out.Location(path.Join(dir, jobConfigFile))
+		err := writeJSONFile(ctx, out, path.Join(dir, jobConfigFile), cfg, store.CreateOptions{IfAbsent: true})
 		if err == nil {
 			return dir, nil
 		}
-		if !errors.Is(err, os.ErrExist) || i > 100 {
+		if !errors.Is(err, store.ErrExist) || i > 100 {
 			return "", fmt.Errorf("creating job folder: %w", err)
 		}
-		dir = fmt.Sprintf("%s.%d", base, i)
+		dir = fmt.Sprintf("%s.%d", path.Join(jobConfigDir, stamp), i)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"cumulus-etl/internal/deid"
 	"cumulus-etl/internal/input"
-	"cumulus-etl/internal/ndjson"
 )
 
 // The pipeline reads a task's files in one goroutine, de-identifies chunks of lines in parallel
@@ -158,7 +157,7 @@ func runPipeline(ctx context.Context, files []input.File, p *processor, workers 
 func readChunks(ctx context.Context, files []input.File, slots chan struct{}, jobs chan<- *chunk, fileErr func(error)) error {
 	seq := 0
 	for _, f := range files {
-		r, err := ndjson.Open(f.Path)
+		r, err := f.Open(ctx)
 		if err != nil {
 			fileErr(err)
 			continue

@@ -1,9 +1,9 @@
 package etl
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 
 	json "github.com/goccy/go-json"
 
@@ -14,22 +14,21 @@ import (
 // raw rows, which hold PHI: keep DIR with the PHI folder) and DIR/<task>/rejected-reasons.ndjson
 // (one {"file","line","error"} object per row, same order).
 type rejectLog struct {
-	dir     string // "" when --errors-to was not given
-	rows    *store.AtomicFile
-	reasons *store.AtomicFile
+	ctx     context.Context
+	s       store.Store // nil when --errors-to was not given
+	dir     string
+	rows    store.Writer
+	reasons store.Writer
 }
 
-func newRejectLog(errorsTo, task string) *rejectLog {
-	if errorsTo == "" {
-		return &rejectLog{}
-	}
-	return &rejectLog{dir: filepath.Join(errorsTo, task)}
+func newRejectLog(ctx context.Context, errorsTo store.Store, task string) *rejectLog {
+	return &rejectLog{ctx: ctx, s: errorsTo, dir: task}
 }
 
-func (l *rejectLog) keepsRaw() bool { return l.dir != "" }
+func (l *rejectLog) keepsRaw() bool { return l.s != nil }
 
 func (l *rejectLog) add(r rowResult) error {
-	if l.dir == "" {
+	if l.s == nil {
 		return nil
 	}
 	if l.rows == nil {
@@ -42,7 +41,7 @@ func (l *rejectLog) add(r rowResult) error {
 		return err
 	}
 	for _, w := range []struct {
-		f    *store.AtomicFile
+		f    store.Writer
 		data []byte
 	}{{l.rows, r.raw}, {l.reasons, reason}} {
 		if _, err := w.f.Write(append(w.data, '\n')); err != nil {
@@ -53,22 +52,21 @@ func (l *rejectLog) add(r rowResult) error {
 }
 
 func (l *rejectLog) open() error {
-	if err := os.MkdirAll(l.dir, 0o700); err != nil {
-		return fmt.Errorf("creating --errors-to folder: %w", err)
-	}
 	var err error
-	if l.rows, err = store.CreateAtomic(filepath.Join(l.dir, "rejected.ndjson"), 0o600); err != nil {
-		return err
+	if l.rows, err = l.s.Create(l.ctx, path.Join(l.dir, "rejected.ndjson"), store.CreateOptions{}); err != nil {
+		return fmt.Errorf("writing to --errors-to folder: %w", err)
 	}
-	l.reasons, err = store.CreateAtomic(filepath.Join(l.dir, "rejected-reasons.ndjson"), 0o600)
-	return err
+	if l.reasons, err = l.s.Create(l.ctx, path.Join(l.dir, "rejected-reasons.ndjson"), store.CreateOptions{}); err != nil {
+		return fmt.Errorf("writing to --errors-to folder: %w", err)
+	}
+	return nil
 }
 
 // close commits the files written so far, also after a failed task: a partial list of rejected
 // rows is more useful than none.
 func (l *rejectLog) close() error {
 	var firstErr error
-	for _, f := range []*store.AtomicFile{l.rows, l.reasons} {
+	for _, f := range []store.Writer{l.rows, l.reasons} {
 		if f == nil {
 			continue
 		}

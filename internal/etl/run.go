@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"path"
 	"runtime"
 	"strings"
 	"time"
@@ -14,6 +14,7 @@ import (
 	"cumulus-etl/internal/deid"
 	"cumulus-etl/internal/input"
 	"cumulus-etl/internal/outcome"
+	"cumulus-etl/internal/store"
 	"cumulus-etl/internal/tables"
 )
 
@@ -49,6 +50,7 @@ type Report struct {
 // job is the state shared by the tasks of one run.
 type job struct {
 	cfg      Config
+	stores   stores
 	scrubber *deid.Scrubber
 	codebook *deid.Codebook
 	format   tables.Format
@@ -56,20 +58,28 @@ type job struct {
 
 // Preflight checks what Run would refuse at its start, for callers about to do slow work first
 // (a bulk export can take days): an OUTPUT written with another PHI folder's codebook.
-func Preflight(cfg Config) error {
-	cb, _, err := openCodebook(cfg.PHIDir)
+func Preflight(ctx context.Context, cfg Config) error {
+	st, err := openStores(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
-	return checkCodebookID(cfg.OutputDir, cb.ID())
+	cb, err := loadCodebook(ctx, st.phi)
+	if err != nil {
+		return err
+	}
+	return checkCodebookID(ctx, st.out, cb.cb.ID())
 }
 
 // Run executes the ETL. It returns a Report even on ErrTasksFailed, so the CLI can show what worked.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg = withDefaults(cfg)
 	start := cfg.Now().UTC()
+	st, err := openStores(ctx, cfg, true)
+	if err != nil {
+		return nil, err
+	}
 
-	exp, err := input.Scan(cfg.InputDir)
+	exp, err := input.Scan(ctx, st.in)
 	if err != nil {
 		return nil, fmt.Errorf("reading input folder: %w", err)
 	}
@@ -82,44 +92,38 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	outcomes, err := exportOutcomes(cfg, exp)
+
+	outcomes, err := exportOutcomes(ctx, cfg, exp)
 	if err != nil {
 		return nil, err
 	}
-	deleted, err := input.ReadDeleted(exp.Deleted)
+	deleted, err := input.ReadDeleted(ctx, exp.Deleted)
 	if err != nil {
 		return nil, fmt.Errorf("%w\nNothing was written: applying only some of the deletions would publish rows "+
 			"the export says are deleted", err)
 	}
 
-	cb, saveCodebook, err := openCodebook(cfg.PHIDir)
+	cb, err := setUpCodebook(ctx, st)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkCodebookID(cfg.OutputDir, cb.ID()); err != nil {
-		return nil, err
-	}
-	if err := saveCodebook(); err != nil {
 		return nil, err
 	}
 	scrubber, err := deid.NewScrubber(cb)
 	if err != nil {
 		return nil, err
 	}
-	j := &job{cfg: cfg, scrubber: scrubber, codebook: cb,
-		format: &tables.NDJSON{Root: cfg.OutputDir, BatchSize: cfg.BatchSize}}
+	j := &job{cfg: cfg, stores: st, scrubber: scrubber, codebook: cb,
+		format: &tables.NDJSON{Store: st.out, BatchSize: cfg.BatchSize}}
 
 	report := &Report{NoTask: filesWithoutTask(exp), Unknown: exp.Unknown, NotRead: exp.NotRead, Outcomes: outcomes}
 	for _, err := range exp.Unknown {
 		fmt.Fprintf(cfg.Stderr, "  left out: %v\n", err)
 	}
 
-	if report.JobDir, err = createJobDir(cfg.OutputDir, start.Format("2006-01-02__15.04.05")); err != nil {
+	jobDir, err := createJobConfig(ctx, st.out, start.Format("2006-01-02__15.04.05"), j.jobConfig(tasks, info))
+	if err != nil {
 		return nil, err
 	}
-	if err := writeJSONFile(filepath.Join(report.JobDir, "job_config.json"), j.jobConfig(report.JobDir, tasks, info), 0o644); err != nil {
-		return nil, err
-	}
+	report.JobDir = st.out.Location(jobDir)
 
 	failed := false
 	var complete []string // tables written without a rejected row: only they get a completion row
@@ -140,11 +144,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		fmt.Fprintf(cfg.Stdout, "%s: %d row%s written in %s\n", t.Name, summary.Written, plural(summary.Written), time.Since(taskStart).Round(time.Millisecond))
 		failed = failed || summary.HadErrors
-		if err := writeJSONFile(filepath.Join(report.JobDir, t.Name+".json"), summary, 0o644); err != nil {
+		if err := writeJSONFile(ctx, st.out, path.Join(jobDir, t.Name+".json"), summary, store.CreateOptions{}); err != nil {
 			return report, err
 		}
 	}
-	if err := writeCompletion(j.format, info, complete); err != nil {
+	if err := writeCompletion(ctx, j.format, info, complete); err != nil {
 		return report, err
 	}
 	report.UnknownExtensions = scrubber.UnknownExtensions()
@@ -152,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if failed || len(exp.Unknown) > 0 {
 		return report, ErrTasksFailed
 	}
-	return report, saveContext(cfg.PHIDir, jobContext{
+	return report, saveContext(ctx, st.phi, jobContext{
 		LastSuccessfulDatetime:  start.Format("2006-01-02T15:04:05.000000-07:00"),
 		LastSuccessfulInputDir:  cfg.InputDescription,
 		LastSuccessfulOutputDir: cfg.OutputDir,
@@ -215,8 +219,8 @@ func exportInfo(cfg Config, exp *input.Export) (completionInfo, error) {
 
 // exportOutcomes reads the export's error/ files. Fatal or error issues mean the export failed,
 // as for the export command (exit 16), so nothing is written unless AllowExportErrors.
-func exportOutcomes(cfg Config, exp *input.Export) (*outcome.Summary, error) {
-	sum, err := input.ReadOutcomes(exp.Errors)
+func exportOutcomes(ctx context.Context, cfg Config, exp *input.Export) (*outcome.Summary, error) {
+	sum, err := input.ReadOutcomes(ctx, exp.Errors)
 	if err != nil {
 		return nil, fmt.Errorf("reading the export's error files: %w", err)
 	}
@@ -312,10 +316,10 @@ func (j *job) fakeIDs(resourceType string, ids map[string]struct{}) map[string]s
 	return out
 }
 
-func (j *job) jobConfig(dir string, tasks []Task, info completionInfo) jobConfig {
+func (j *job) jobConfig(tasks []Task, info completionInfo) jobConfig {
 	return jobConfig{
 		DirInput: j.cfg.InputDescription, DirOutput: j.cfg.OutputDir, DirPHI: j.cfg.PHIDir,
-		Path: filepath.Join(dir, "job_config.json"), InputFormat: "ndjson", OutputFormat: j.format.Name(),
+		InputFormat: "ndjson", OutputFormat: j.format.Name(),
 		Comment: j.cfg.Comment, BatchSize: j.cfg.BatchSize, Tasks: taskNames(tasks),
 		ExportGroupName: info.group, ExportTimestamp: info.exportTime, ExportURL: info.exportURL,
 		CodebookID: j.codebook.ID(),
@@ -326,7 +330,7 @@ func (j *job) jobConfig(dir string, tasks []Task, info completionInfo) jobConfig
 func (j *job) runTask(ctx context.Context, t Task, files []input.File, deleted map[string]struct{}, info completionInfo) (*TaskSummary, error) {
 	hostname, _ := os.Hostname()
 	summary := &TaskSummary{Label: t.Name, Hostname: hostname}
-	rejects := newRejectLog(j.cfg.ErrorsTo, t.Name)
+	rejects := newRejectLog(ctx, j.stores.errorsTo, t.Name)
 	run := &taskRun{job: j, task: t, files: files, deleted: deleted, summary: summary, rejected: rejects}
 
 	var enc *encounterCompletion
@@ -339,7 +343,7 @@ func (j *job) runTask(ctx context.Context, t Task, files []input.File, deleted m
 		run.onRow = enc.add
 		// Written before the encounter table is swapped in, as Cumulus ETL does, so no encounter
 		// is ever visible without its completion row.
-		run.beforeCommit = func() error { return enc.write(j.format) }
+		run.beforeCommit = func() error { return enc.write(ctx, j.format) }
 	}
 	err := run.run(ctx)
 	if cerr := rejects.close(); err == nil {

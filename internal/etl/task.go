@@ -61,7 +61,7 @@ func (t *taskRun) run(ctx context.Context) error {
 	for _, f := range t.files {
 		inputBytes += f.Size * compressionFactor(f.Path)
 	}
-	w, err := t.job.format.Create(t.task.Name)
+	w, err := t.job.format.Create(ctx, t.task.Name)
 	if err != nil {
 		return err
 	}

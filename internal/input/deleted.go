@@ -1,6 +1,7 @@
 package input
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strings"
@@ -28,11 +29,11 @@ var ErrBadDeletions = errors.New("the export's deleted/ files hold lines that ca
 // raw ids per resource type. Any other entry, a non-Bundle line or a file that
 // cannot be read to its end is an error: every such line is named (file:line,
 // the first 100 of them, the rest counted) in one error wrapping ErrBadDeletions.
-func ReadDeleted(files []File) (map[string]map[string]struct{}, error) {
+func ReadDeleted(ctx context.Context, files []File) (map[string]map[string]struct{}, error) {
 	ids := make(map[string]map[string]struct{})
 	var bad lineErrors
 	for _, f := range files {
-		err := eachObjectIn(f.Path, bad.add, func(r *ndjson.Reader, b *deletionBundle) error {
+		err := eachObjectIn(ctx, f, bad.add, func(r *ndjson.Reader, b *deletionBundle) error {
 			if b.ResourceType != "Bundle" {
 				return r.Errorf("expected a Bundle of deletions, found resourceType %q", b.ResourceType)
 			}

@@ -1,8 +1,8 @@
 package input
 
 import (
+	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -82,9 +82,9 @@ func TestReadDeleted(t *testing.T) {
 			root := writeTree(t, tt.files)
 			var files []File
 			for rel := range tt.files {
-				files = append(files, File{Path: filepath.Join(root, rel)})
+				files = append(files, localFile(root, rel))
 			}
-			got, err := ReadDeleted(files)
+			got, err := ReadDeleted(context.Background(), files)
 			if checkErr(t, err, tt.wantErr) {
 				return
 			}
@@ -127,7 +127,7 @@ func TestReadDeleted_Item11_NamesEveryBadLine(t *testing.T) {
 		"deleted/a.ndjson": lines(bundle("Patient/1"), patient, bundle("Patient/2"), bundle("Patients/3")),
 		"deleted/b.ndjson": garbage,
 	})
-	_, err := ReadDeleted([]File{{Path: filepath.Join(root, "deleted/a.ndjson")}, {Path: filepath.Join(root, "deleted/b.ndjson")}})
+	_, err := ReadDeleted(context.Background(), []File{localFile(root, "deleted/a.ndjson"), localFile(root, "deleted/b.ndjson")})
 	if !errors.Is(err, ErrBadDeletions) {
 		t.Fatalf("err = %v, want ErrBadDeletions", err)
 	}

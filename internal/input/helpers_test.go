@@ -3,10 +3,13 @@ package input
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"cumulus-etl/internal/store"
 )
 
 // writeTree creates files (relative path → content) under a new temporary
@@ -64,4 +67,30 @@ func checkErr(t *testing.T, err error, want string) bool {
 		t.Fatalf("err = %v, want it to contain %q", err, want)
 	}
 	return true
+}
+
+// scanDir scans the local folder root.
+func scanDir(t *testing.T, root string) (*Export, error) {
+	t.Helper()
+	return Scan(context.Background(), store.NewLocal(root, store.Options{}))
+}
+
+// localFile is the File rel of the local folder root.
+func localFile(root, rel string) File {
+	s := store.NewLocal(root, store.Options{})
+	return File{Name: rel, Path: s.Location(rel), store: s}
+}
+
+// topNames lists the names at the top of the folder root.
+func topNames(t *testing.T, root string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }

@@ -2,6 +2,7 @@ package input
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,17 +26,17 @@ func decodeObject(line []byte, v any) error {
 // reader (for Errorf). A line that is not a JSON object goes to badLine, and so does an error from
 // fn: the walk stops when badLine returns an error (which names the file and line), and goes on
 // to the next line when it returns nil. A file that cannot be read to its end stops the walk.
-func eachObject[T any](files []File, badLine func(error) error, fn func(r *ndjson.Reader, v *T) error) error {
+func eachObject[T any](ctx context.Context, files []File, badLine func(error) error, fn func(r *ndjson.Reader, v *T) error) error {
 	for _, f := range files {
-		if err := eachObjectIn(f.Path, badLine, fn); err != nil {
+		if err := eachObjectIn(ctx, f, badLine, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func eachObjectIn[T any](path string, badLine func(error) error, fn func(r *ndjson.Reader, v *T) error) error {
-	r, err := ndjson.Open(path)
+func eachObjectIn[T any](ctx context.Context, f File, badLine func(error) error, fn func(r *ndjson.Reader, v *T) error) error {
+	r, err := f.Open(ctx)
 	if err != nil {
 		return err
 	}

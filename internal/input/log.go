@@ -1,16 +1,17 @@
 package input
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"cumulus-etl/internal/ndjson"
+	"cumulus-etl/internal/store"
 )
 
 // Sentinel errors wrapped by Export.LogErr; with any of them the export
@@ -34,36 +35,40 @@ type LogInfo struct {
 	TransactionTimeRaw string    // the same, exactly as written in the log
 }
 
-// readLog finds and parses the export log in root (not in subfolders), in
-// the bulk-data-client "Bulk Data Export Log Items" format.
-func readLog(root string) (*LogInfo, error) {
-	path, err := findLog(root)
+// readLog finds and parses the export log at the top of the export folder s
+// (top lists the names there), in the bulk-data-client "Bulk Data Export Log
+// Items" format.
+func readLog(ctx context.Context, s store.Store, top []string) (*LogInfo, error) {
+	name, err := findLog(s.Location(""), top)
 	if err != nil {
 		return nil, err
 	}
-	return parseLog(path)
+	r, err := File{Name: name, Path: s.Location(name), store: s}.Open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the export log: %w", err)
+	}
+	defer r.Close()
+	return parseLog(r)
 }
 
-// findLog returns root/log.ndjson if present, else the only log.*.ndjson.
-func findLog(root string) (string, error) {
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		return "", fmt.Errorf("looking for the export log: %w", err)
-	}
+// findLog returns log.ndjson if present among the names at the top of the
+// folder root, else the only log.*.ndjson.
+func findLog(root string, top []string) (string, error) {
 	var logs []string
-	for _, e := range entries {
-		if e.Type().IsRegular() && e.Name() == "log.ndjson" {
-			return filepath.Join(root, e.Name()), nil
+	for _, name := range top {
+		if name == "log.ndjson" {
+			return name, nil
 		}
-		if !e.IsDir() && isLogName(e.Name()) {
-			logs = append(logs, e.Name())
+		if isLogName(name) {
+			logs = append(logs, name)
 		}
 	}
+	slices.Sort(logs)
 	switch len(logs) {
 	case 0:
 		return "", fmt.Errorf("%w in %s", ErrNoLog, root)
 	case 1:
-		return filepath.Join(root, logs[0]), nil
+		return logs[0], nil
 	}
 	return "", fmt.Errorf("%w in %s: %s", ErrMultipleLogs, root, strings.Join(logs, ", "))
 }
@@ -86,12 +91,8 @@ type exportEvents struct {
 // parseLog reads the log once, keeping the last kickoff and status_complete
 // per exportId, then picks the export of the last kickoff. Rows without an
 // exportId (older logs) count as one export with the empty id.
-func parseLog(path string) (*LogInfo, error) {
-	r, err := ndjson.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the export log: %w", err)
-	}
-	defer r.Close()
+func parseLog(r *ndjson.Reader) (*LogInfo, error) {
+	path := r.Name()
 	exports := make(map[string]*exportEvents)
 	lastKickoff := ""
 	sawKickoff := false

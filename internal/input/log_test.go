@@ -1,6 +1,7 @@
 package input
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cumulus-etl/internal/store"
 )
 
 func kickoff(id, url string) string {
@@ -40,14 +43,14 @@ func TestFindLog(t *testing.T) {
 				files[f] = lines(kickoff("e", "https://host/Group/G"), complete("e", "2020-10-17"))
 			}
 			root := writeTree(t, files)
-			got, err := findLog(root)
+			got, err := findLog(root, topNames(t, root))
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), root) {
 					t.Fatalf("err = %v, want %v naming %s", err, tt.wantErr, root)
 				}
 				return
 			}
-			if err != nil || got != filepath.Join(root, tt.want) {
+			if err != nil || got != tt.want {
 				t.Errorf("findLog = %q, %v; want %s", got, err, tt.want)
 			}
 		})
@@ -155,7 +158,7 @@ func TestParseLog(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := writeTree(t, map[string]string{"log.ndjson": strings.Join(tt.rows, "\n")})
-			info, err := readLog(root)
+			info, err := readLog(context.Background(), store.NewLocal(root, store.Options{}), []string{"log.ndjson"})
 			if tt.wantErr != "" {
 				if !errors.Is(err, ErrIncompleteLog) {
 					t.Errorf("err = %v, want it to wrap ErrIncompleteLog", err)
@@ -184,7 +187,7 @@ func TestScanReportsLogProblemsWithoutFailing(t *testing.T) {
 		"Patient.ndjson": lines(patient),
 		"log.ndjson":     lines(kickoff("e", "https://h/Group/G")),
 	})
-	exp, err := Scan(root)
+	exp, err := scanDir(t, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +197,7 @@ func TestScanReportsLogProblemsWithoutFailing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "log.ndjson"), []byte(lines(kickoff("e", "https://h/Group/G"), complete("e", "2024-05-01T00:00:00Z"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	exp, err = Scan(root)
+	exp, err = scanDir(t, root)
 	if err != nil || exp.LogErr != nil || exp.Log == nil || exp.Log.GroupName != "G" {
 		t.Errorf("Scan = %+v, %v; LogErr %v", exp, err, exp.LogErr)
 	}

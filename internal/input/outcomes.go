@@ -1,6 +1,8 @@
 package input
 
 import (
+	"context"
+
 	"cumulus-etl/internal/ndjson"
 	"cumulus-etl/internal/outcome"
 )
@@ -8,9 +10,9 @@ import (
 // ReadOutcomes reads the OperationOutcome lines of an export's error files and tallies their
 // issues by severity, code and file (see outcome.Summary: no free text is kept). A line that is
 // not an OperationOutcome with at least one issue is an error naming file:line.
-func ReadOutcomes(files []File) (*outcome.Summary, error) {
+func ReadOutcomes(ctx context.Context, files []File) (*outcome.Summary, error) {
 	var sum outcome.Summary
-	err := eachObject(files, stopAtFirst, func(r *ndjson.Reader, oo *outcome.OperationOutcome) error {
+	err := eachObject(ctx, files, stopAtFirst, func(r *ndjson.Reader, oo *outcome.OperationOutcome) error {
 		if oo.ResourceType != "OperationOutcome" {
 			return r.Errorf("expected an OperationOutcome, found resourceType %q", oo.ResourceType)
 		}

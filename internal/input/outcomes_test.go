@@ -1,6 +1,7 @@
 package input
 
 import (
+	"context"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -58,9 +59,9 @@ func TestReadOutcomes(t *testing.T) {
 			root := writeTree(t, tt.content)
 			var files []File
 			for _, rel := range tt.files {
-				files = append(files, File{Path: filepath.Join(root, rel)})
+				files = append(files, localFile(root, rel))
 			}
-			got, err := ReadOutcomes(files)
+			got, err := ReadOutcomes(context.Background(), files)
 			if checkErr(t, err, tt.wantErr) {
 				return
 			}

@@ -4,21 +4,32 @@
 package input
 
 import (
+	"context"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 
 	"cumulus-etl/internal/ndjson"
+	"cumulus-etl/internal/store"
 )
 
 // File is one ndjson data file in an export folder.
 type File struct {
-	Path         string // as found under the root given to Scan
+	Name         string // the store's name for it, relative to the export folder
+	Path         string // where it is, for messages: a path or a URL (the store's Location)
 	ResourceType string // from the file name, else from the first line
-	Size         int64  // on disk, so compressed for .gz files
+	Size         int64  // stored size, so compressed for .gz files
+	store        store.Store
+}
+
+// Open starts reading the file's lines, decompressing a gzip file.
+func (f File) Open(ctx context.Context) (*ndjson.Reader, error) {
+	rc, err := f.store.Open(ctx, f.Name)
+	if err != nil {
+		return nil, err
+	}
+	return ndjson.NewReadCloser(rc, f.Path)
 }
 
 // Export lists the files of a bulk export folder.
@@ -32,7 +43,8 @@ type Export struct {
 	NotRead   []string          // other files not read, each "path: why" (JSON files, links to nothing)
 }
 
-// Scan walks root recursively and classifies its ndjson files.
+// Scan lists the export folder s (local or in an object store) recursively and classifies its
+// ndjson files.
 //
 // Data files end in .ndjson or .jsonl, optionally followed by .gz (any case).
 // Hidden files and folders (names starting with "." such as the ".tmp-*"
@@ -44,22 +56,30 @@ type Export struct {
 // JSON files (*.json) are not read: they are listed in NotRead, or in Unknown
 // when their name holds a resource type (they very likely hold data).
 //
-// Symbolic links are followed, to files and to folders, root included. A
-// folder or file reached twice (linked from elsewhere in the tree, or a link
-// back to a folder above it) is read once, so a link loop ends.
+// In a local folder symbolic links are followed, to files and to folders, root
+// included. A folder or file reached twice (linked from elsewhere in the tree,
+// or a link back to a folder above it) is read once, so a link loop ends (see
+// store.Local's List).
 //
 // Scan fails on unreadable folders and data files whose type cannot be
 // determined; problems with the export log only set LogErr.
-func Scan(root string) (*Export, error) {
-	if fi, err := os.Stat(root); err != nil {
+func Scan(ctx context.Context, s store.Store) (*Export, error) {
+	if err := store.CheckFolder(s); err != nil {
 		return nil, fmt.Errorf("scanning input folder: %w", err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("scanning input folder: %s is not a folder", root)
 	}
 	exp := &Export{Resources: make(map[string][]File)}
-	w := &walker{root: root, exp: exp, seen: map[string]bool{}}
-	if err := w.walk(root); err != nil {
-		return nil, err
+	var top []string // names at the top, where the export log is
+	err := s.List(ctx, "", func(info store.Info) error {
+		if hiddenPart(info.Name) {
+			return nil
+		}
+		if !strings.Contains(info.Name, "/") && info.Err == nil {
+			top = append(top, info.Name)
+		}
+		return exp.file(ctx, s, info)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scanning input folder: %w", err)
 	}
 	byPath := func(a, b File) int { return strings.Compare(a.Path, b.Path) }
 	for _, files := range exp.Resources {
@@ -67,103 +87,51 @@ func Scan(root string) (*Export, error) {
 	}
 	slices.SortFunc(exp.Deleted, byPath)
 	slices.SortFunc(exp.Errors, byPath)
-	exp.Log, exp.LogErr = readLog(root)
+	slices.Sort(exp.NotRead)
+	exp.Log, exp.LogErr = readLog(ctx, s, top)
 	return exp, nil
 }
 
-// walker walks an export folder, following symbolic links.
-type walker struct {
-	root string
-	exp  *Export
-	seen map[string]bool // real paths of the folders and data files visited
+// hiddenPart reports whether a part of the slash-separated name starts with a dot.
+func hiddenPart(name string) bool {
+	for part := range strings.SplitSeq(name, "/") {
+		if strings.HasPrefix(part, ".") {
+			return true
+		}
+	}
+	return false
 }
 
-// firstVisit reports whether the real path behind path has not been visited yet, and marks it.
-func (w *walker) firstVisit(path string) (bool, error) {
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return false, fmt.Errorf("scanning input folder: %w", err)
-	}
-	if w.seen[real] {
-		return false, nil
-	}
-	w.seen[real] = true
-	return true, nil
-}
-
-// walk reads the folder dir (a path below root, as found) in name order.
-func (w *walker) walk(dir string) error {
-	if first, err := w.firstVisit(dir); err != nil || !first {
-		return err
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("scanning input folder: %w", err)
-	}
-	for _, e := range entries {
-		name, path := e.Name(), filepath.Join(dir, e.Name())
-		if strings.HasPrefix(name, ".") {
-			continue
+// file classifies one listed file.
+func (exp *Export) file(ctx context.Context, s store.Store, info store.Info) error {
+	name, loc := path.Base(info.Name), s.Location(info.Name)
+	if info.Err != nil {
+		if isDataName(name) {
+			return fmt.Errorf("%s: %w", loc, info.Err)
 		}
-		isDir := e.IsDir()
-		if e.Type()&fs.ModeSymlink != 0 {
-			fi, err := os.Stat(path)
-			if err != nil {
-				if isDataName(name) {
-					return fmt.Errorf("scanning input folder: %w", err)
-				}
-				w.exp.NotRead = append(w.exp.NotRead, fmt.Sprintf("%s: a link to nothing (%v)", path, err))
-				continue
-			}
-			isDir = fi.IsDir()
-		}
-		if isDir {
-			if err := w.walk(path); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := w.file(path, name); err != nil {
-			return err
-		}
+		exp.NotRead = append(exp.NotRead, fmt.Sprintf("%s: %v", loc, info.Err))
+		return nil
 	}
-	return nil
-}
-
-// file classifies the file at path, named name.
-func (w *walker) file(path, name string) error {
 	if isJSONName(name) {
 		if typ := typeFromName(name); typ != "" {
-			w.exp.Unknown = append(w.exp.Unknown, fmt.Errorf("%s: a JSON file, not ndjson, so not read; if it holds "+
-				"one %s per line, rename it to .ndjson", path, typ))
+			exp.Unknown = append(exp.Unknown, fmt.Errorf("%s: a JSON file, not ndjson, so not read; if it holds "+
+				"one %s per line, rename it to .ndjson", loc, typ))
 		} else {
-			w.exp.NotRead = append(w.exp.NotRead, path+": a JSON file, not ndjson")
+			exp.NotRead = append(exp.NotRead, loc+": a JSON file, not ndjson")
 		}
 		return nil
 	}
 	if !isDataName(name) || isLogName(name) {
 		return nil
 	}
-	// SMART Fetch keeps each export in a subfolder and links the current files from the top.
-	if first, err := w.firstVisit(path); err != nil || !first {
-		return err
-	}
-	return w.exp.add(w.root, path)
+	return exp.add(ctx, File{Name: info.Name, Path: loc, Size: info.Size, store: s})
 }
 
-// add classifies the data file at path. Files below deleted/ and error/ are listed whatever
-// their first line says: their readers check every line (a file there that cannot be read must
-// stop the run, not be left out).
-func (exp *Export) add(root, path string) error {
-	fi, err := os.Stat(path) // follows symbolic links
-	if err != nil {
-		return fmt.Errorf("scanning input folder: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("scanning input folder: %s is not a regular file", path)
-	}
-	f := File{Path: path, Size: fi.Size()}
-	switch special(root, path) {
+// add classifies a data file. Files below deleted/ and error/ are listed whatever their first line
+// says: their readers check every line (a file there that cannot be read must stop the run, not be
+// left out).
+func (exp *Export) add(ctx context.Context, f File) error {
+	switch special(f.Name) {
 	case "deleted":
 		f.ResourceType = "Bundle"
 		exp.Deleted = append(exp.Deleted, f)
@@ -173,7 +141,8 @@ func (exp *Export) add(root, path string) error {
 		exp.Errors = append(exp.Errors, f)
 		return nil
 	}
-	if f.ResourceType, err = resourceType(path); err != nil {
+	var err error
+	if f.ResourceType, err = resourceType(ctx, f); err != nil {
 		// One stray file must not stop the run; the caller reports it and fails at the end.
 		exp.Unknown = append(exp.Unknown, err)
 		return nil
@@ -184,14 +153,10 @@ func (exp *Export) add(root, path string) error {
 	return nil
 }
 
-// special returns "deleted" or "error" when path lies below a folder of that
-// name (the innermost one wins), else "".
-func special(root, path string) string {
-	rel, err := filepath.Rel(root, filepath.Dir(path))
-	if err != nil {
-		return ""
-	}
-	dirs := strings.Split(filepath.ToSlash(rel), "/")
+// special returns "deleted" or "error" when the named file lies below a
+// folder of that name (the innermost one wins), else "".
+func special(name string) string {
+	dirs := strings.Split(path.Dir(name), "/")
 	for i := len(dirs) - 1; i >= 0; i-- {
 		if dirs[i] == "deleted" || dirs[i] == "error" {
 			return dirs[i]
@@ -220,11 +185,11 @@ func isLogName(name string) bool {
 
 // resourceType returns the resource type of a data file, from its name or
 // else its first line; "" means the file holds no lines.
-func resourceType(path string) (string, error) {
-	if typ := typeFromName(filepath.Base(path)); typ != "" {
+func resourceType(ctx context.Context, f File) (string, error) {
+	if typ := typeFromName(path.Base(f.Name)); typ != "" {
 		return typ, nil
 	}
-	return typeFromFirstLine(path)
+	return typeFromFirstLine(ctx, f)
 }
 
 // typeFromName returns the single dot-separated part of the file name
@@ -249,8 +214,8 @@ func typeFromName(name string) string {
 }
 
 // typeFromFirstLine reads the resourceType of the first non-blank line.
-func typeFromFirstLine(path string) (string, error) {
-	r, err := ndjson.Open(path)
+func typeFromFirstLine(ctx context.Context, f File) (string, error) {
+	r, err := f.Open(ctx)
 	if err != nil {
 		return "", fmt.Errorf("reading resource type: %w", err)
 	}

@@ -161,7 +161,7 @@ func TestScanFileRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := writeTree(t, tt.files)
-			exp, err := Scan(root)
+			exp, err := scanDir(t, root)
 			if err == nil && len(exp.Unknown) > 0 {
 				err = exp.Unknown[0] // a file of unknown type is reported, not fatal to the scan
 			}
@@ -195,7 +195,7 @@ func TestScanFollowsFileSymlinks(t *testing.T) {
 	if err := os.Symlink(filepath.Join(root, "real", "data.ndjson"), filepath.Join(root, "Condition.ndjson")); err != nil {
 		t.Skip("symlinks not supported:", err)
 	}
-	exp, err := Scan(root)
+	exp, err := scanDir(t, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestScanRootErrors(t *testing.T) {
 		"file, not folder": filepath.Join(root, "Patient.ndjson"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Scan(path)
+			_, err := scanDir(t, path)
 			if err == nil || !strings.Contains(err.Error(), path) {
 				t.Errorf("err = %v, want it to name %s", err, path)
 			}
@@ -224,7 +224,7 @@ func TestScanRootErrors(t *testing.T) {
 
 func TestScanSynthea60(t *testing.T) {
 	data := inputtest.Synthea60(t)
-	exp, err := Scan(data)
+	exp, err := scanDir(t, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestScan_LinkedFileIsReadOnce(t *testing.T) {
 	if err := os.Symlink(filepath.Join("001.2024-01-01", "Condition.000.ndjson"), filepath.Join(root, "Condition.000.ndjson")); err != nil {
 		t.Fatal(err)
 	}
-	exp, err := Scan(root)
+	exp, err := scanDir(t, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestScan_Item5_FollowsLinkedRootAndFoldersOnce(t *testing.T) {
 		}
 	}
 	root := filepath.Join(tmp, "latest")
-	exp, err := Scan(root)
+	exp, err := scanDir(t, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestScan_Item15_JSONFilesAreNamed(t *testing.T) {
 	root := writeTree(t, map[string]string{
 		"Patient.ndjson": lines(patient), "manifest.json": "{}", "Condition.000.json": condition, "sub/Observation.JSON.gz": "",
 	})
-	exp, err := Scan(root)
+	exp, err := scanDir(t, root)
 	if err != nil {
 		t.Fatal(err)
 	}

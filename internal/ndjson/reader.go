@@ -35,7 +35,7 @@ type Reader struct {
 	name string
 	br   *bufio.Reader
 	gz   *gzip.Reader // nil for plain input
-	file *os.File     // nil unless opened by Open
+	file io.Closer    // nil unless opened by Open or NewReadCloser
 	buf  []byte       // assembles lines longer than the read buffer
 	line []byte
 	// lineInBuf says the current line lives in buf (not in br's buffer), so TakeLine can give it away.
@@ -57,6 +57,18 @@ func Open(path string) (*Reader, error) {
 		return nil, err
 	}
 	r.file = f
+	return r, nil
+}
+
+// NewReadCloser is NewReader for a stream the Reader owns: Close closes src too (also when
+// NewReadCloser fails).
+func NewReadCloser(src io.ReadCloser, name string) (*Reader, error) {
+	r, err := NewReader(src, name)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	r.file = src
 	return r, nil
 }
 
@@ -191,7 +203,7 @@ func (r *Reader) Errorf(format string, a ...any) error {
 }
 
 // Close releases the decompressor and closes the file if the Reader was made
-// by Open.
+// by Open (or the stream, by NewReadCloser).
 func (r *Reader) Close() error {
 	var errs []error
 	if r.gz != nil {

@@ -1,13 +1,9 @@
-// Package store writes output files so that a crash never leaves a partly
-// written file or directory under its final name.
-//
-// Everything a reader might see is either the old complete content or the
-// new complete content: files are written under a temporary name (starting
-// with TempPrefix) in the destination directory, fsynced, then renamed into
-// place, and the directory is fsynced so the rename itself survives a crash.
-// The functions take plain paths so that an object-store backend can later
-// offer the same shape (write, then publish on Commit).
 package store
+
+// Atomic writes of local files, used by the Local backend and directly for the export DIR (which
+// is always a local folder): a file is written under a temporary name (starting with TempPrefix) in
+// its destination folder, fsynced, then renamed into place, and the folder is fsynced so the rename
+// itself survives a crash. A reader sees the old complete content or the new complete content.
 
 import (
 	"bufio"

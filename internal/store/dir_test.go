@@ -24,36 +24,6 @@ func marker(t *testing.T, dir string) string {
 	return readFile(t, filepath.Join(dir, "marker"))
 }
 
-func TestReplaceDir(t *testing.T) {
-	for _, dstExists := range []bool{false, true} {
-		name := map[bool]string{false: "dst missing", true: "dst replaced"}[dstExists]
-		t.Run(name, func(t *testing.T) {
-			parent := t.TempDir()
-			dst := filepath.Join(parent, "table")
-			if dstExists {
-				makeDir(t, dst, "old")
-			}
-			staging, err := MkdirStaging(dst)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !IsTemp(filepath.Base(staging)) || filepath.Dir(staging) != parent {
-				t.Fatalf("staging = %s, want a temporary name in %s", staging, parent)
-			}
-			makeDir(t, staging, "new")
-			if err := ReplaceDir(staging, dst); err != nil {
-				t.Fatal(err)
-			}
-			if got := marker(t, dst); got != "new" {
-				t.Errorf("dst holds %q, want new", got)
-			}
-			if names := entries(t, parent); len(names) != 1 || names[0] != "table" {
-				t.Errorf("parent holds %q, want only table", names)
-			}
-		})
-	}
-}
-
 func TestReplaceDirRestoresOldWhenSecondRenameFails(t *testing.T) {
 	parent := t.TempDir()
 	dst := filepath.Join(parent, "table")
@@ -68,7 +38,7 @@ func TestReplaceDirRestoresOldWhenSecondRenameFails(t *testing.T) {
 		}
 		return os.Rename(from, to)
 	}
-	err := replaceDir(staging, dst, failSecond)
+	err := replaceDir(staging, dst, dst+".old", failSecond)
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") || !strings.Contains(err.Error(), dst) {
 		t.Fatalf("err = %v", err)
 	}
@@ -96,13 +66,13 @@ func TestReplaceDirCrashBetweenRenamesIsRecoverable(t *testing.T) {
 		}
 		return os.Rename(from, to)
 	}
-	if err := replaceDir(staging, dst, crashAfterFirst); err == nil {
+	if err := replaceDir(staging, dst, dst+".old", crashAfterFirst); err == nil {
 		t.Fatal("replaceDir succeeded despite the crash")
 	}
 	if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("dst should be missing after the simulated crash: %v", err)
 	}
-	if err := RecoverDir(dst); err != nil {
+	if err := recoverDir(dst, []string{dst + ".old"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := marker(t, dst); got != "old" {
@@ -133,11 +103,13 @@ func TestRecoverDir(t *testing.T) {
 			if tt.dst != "" {
 				makeDir(t, dst, tt.dst)
 			}
+			var olds []string
 			for _, m := range tt.olds {
 				makeDir(t, dst+oldInfix+m, m)
+				olds = append(olds, dst+oldInfix+m)
 			}
 			makeDir(t, filepath.Join(parent, "out[1]x.old-z"), "unrelated") // not an old copy of dst
-			err := RecoverDir(dst)
+			err := recoverDir(dst, olds)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -162,7 +134,7 @@ func TestReplaceDirMissingStagingKeepsDst(t *testing.T) {
 	dst := filepath.Join(parent, "table")
 	makeDir(t, dst, "old")
 	staging := filepath.Join(parent, "missing")
-	if err := ReplaceDir(staging, dst); err == nil || !strings.Contains(err.Error(), staging) {
+	if err := replaceDir(staging, dst, dst+".old", os.Rename); err == nil || !strings.Contains(err.Error(), staging) {
 		t.Fatalf("err = %v, want an error naming %s", err, staging)
 	}
 	if got := marker(t, dst); got != "old" {

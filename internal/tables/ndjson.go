@@ -1,11 +1,11 @@
 package tables
 
 import (
+	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
+	"io"
+	"path"
+	"regexp"
 
 	"cumulus-etl/internal/ndjson"
 	"cumulus-etl/internal/store"
@@ -14,7 +14,7 @@ import (
 // NDJSON writes each table as OUTPUT/<table>/<table>.NNN.ndjson with at most BatchSize rows per
 // file, the layout Cumulus ETL's ndjson format uses.
 type NDJSON struct {
-	Root      string
+	Store     store.Store
 	BatchSize int
 }
 
@@ -23,77 +23,83 @@ var _ Format = (*NDJSON)(nil)
 // Name implements Format.
 func (f *NDJSON) Name() string { return "ndjson" }
 
-// Create implements Format. Rows go to a hidden staging folder beside the table, which Commit
-// swaps in place of the old table folder in one rename.
-func (f *NDJSON) Create(table string) (Writer, error) {
+// Create implements Format. Rows go to a staged new version of the table folder, which Commit
+// publishes in place of the old one (store.Stage).
+func (f *NDJSON) Create(ctx context.Context, table string) (Writer, error) {
 	if f.BatchSize <= 0 {
 		return nil, fmt.Errorf("batch size must be positive, got %d", f.BatchSize)
 	}
-	final := filepath.Join(f.Root, table)
-	if err := store.RecoverDir(final); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(f.Root, 0o755); err != nil {
-		return nil, err
-	}
-	staging, err := store.MkdirStaging(final)
+	stage, err := f.Store.Stage(ctx, table)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(staging, 0o755); err != nil {
-		return nil, err
-	}
-	return &ndjsonWriter{table: table, final: final, staging: staging, batchSize: f.BatchSize}, nil
+	return &ndjsonWriter{table: table, stage: stage, batchSize: f.BatchSize}, nil
 }
 
 // ReadRows implements Format.
-func (f *NDJSON) ReadRows(table string, fn func(row []byte) error) error {
-	dir := filepath.Join(f.Root, table)
-	if err := store.RecoverDir(dir); err != nil {
+func (f *NDJSON) ReadRows(ctx context.Context, table string, fn func(row []byte) error) error {
+	files, err := f.Store.ReadDir(ctx, table)
+	if err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".ndjson") && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
+	for _, file := range files {
+		if !isNDJSONFile(table, path.Base(file.Name)) {
+			continue
 		}
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := readFileRows(filepath.Join(dir, name), fn); err != nil {
+		rc, err := f.Store.Open(ctx, file.Name)
+		if err != nil {
+			return err
+		}
+		if err := readRows(rc, f.Store.Location(file.Name), fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func readFileRows(path string, fn func(row []byte) error) error {
-	r, err := ndjson.Open(path)
+// ForeignFiles implements Format: anything but <table>.NNN.ndjson.
+func (f *NDJSON) ForeignFiles(ctx context.Context, table string) ([]string, error) {
+	var foreign []string
+	err := f.Store.List(ctx, table, func(info store.Info) error {
+		rel := info.Name[len(table)+1:]
+		if !isNDJSONFile(table, rel) && !store.IsTemp(path.Base(rel)) {
+			foreign = append(foreign, f.Store.Location(info.Name))
+		}
+		return nil
+	})
+	return foreign, err
+}
+
+var batchNumber = regexp.MustCompile(`^\.[0-9]{3,}\.ndjson$`)
+
+// isNDJSONFile reports whether name (relative to the table's folder) is one of our table files.
+func isNDJSONFile(table, name string) bool {
+	return len(name) > len(table) && name[:len(table)] == table && batchNumber.MatchString(name[len(table):])
+}
+
+// readRows calls fn with each line of the ndjson stream rc (closed afterwards), named name in errors.
+func readRows(rc io.ReadCloser, name string, fn func(row []byte) error) error {
+	r, err := ndjson.NewReadCloser(rc, name)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	for r.Next() {
 		if err := fn(r.Line()); err != nil {
-			return fmt.Errorf("%s:%d: %w", path, r.LineNumber(), err)
+			return fmt.Errorf("%s:%d: %w", name, r.LineNumber(), err)
 		}
 	}
 	return r.Err()
 }
 
 type ndjsonWriter struct {
-	table, final, staging string
-	batchSize             int
-	file                  *store.AtomicFile
-	fileRows              []int // rows in each file written so far; the last one is open
-	rows                  int64
-	done                  bool
+	table     string
+	stage     store.Stage
+	batchSize int
+	file      store.Writer
+	fileRows  []int // rows in each file written so far; the last one is open
+	rows      int64
+	done      bool
 }
 
 func (w *ndjsonWriter) WriteRow(row []byte) error {
@@ -117,7 +123,7 @@ func (w *ndjsonWriter) rollFile() error {
 	if err := w.closeFile(); err != nil {
 		return err
 	}
-	f, err := store.CreateAtomic(w.filePath(len(w.fileRows)), 0o644)
+	f, err := w.stage.Create(w.fileName(len(w.fileRows)))
 	if err != nil {
 		return err
 	}
@@ -126,9 +132,7 @@ func (w *ndjsonWriter) rollFile() error {
 	return nil
 }
 
-func (w *ndjsonWriter) filePath(i int) string {
-	return filepath.Join(w.staging, fmt.Sprintf("%s.%03d.ndjson", w.table, i))
-}
+func (w *ndjsonWriter) fileName(i int) string { return fmt.Sprintf("%s.%03d.ndjson", w.table, i) }
 
 // Drop rewrites the files that hold dropped rows; files keep their names, so some hold fewer than
 // BatchSize rows afterwards.
@@ -159,14 +163,19 @@ func (w *ndjsonWriter) dropFromFile(i int, first int64, n int, drop func(row int
 	if !touched {
 		return n, nil
 	}
-	out, err := store.CreateAtomic(w.filePath(i), 0o644)
+	rc, err := w.stage.Open(w.fileName(i))
 	if err != nil {
+		return 0, err
+	}
+	out, err := w.stage.Create(w.fileName(i))
+	if err != nil {
+		rc.Close()
 		return 0, err
 	}
 	defer out.Abort()
 	kept := 0
 	pos := first
-	err = readFileRows(w.filePath(i), func(row []byte) error {
+	err = readRows(rc, w.fileName(i), func(row []byte) error {
 		defer func() { pos++ }()
 		if drop(pos) {
 			return nil
@@ -203,7 +212,7 @@ func (w *ndjsonWriter) Commit() error {
 	if err := w.shapeEmptyTable(); err != nil {
 		return err
 	}
-	if err := store.ReplaceDir(w.staging, w.final); err != nil {
+	if err := w.stage.Publish(); err != nil {
 		return fmt.Errorf("replacing table %s: %w", w.table, err)
 	}
 	w.done = true
@@ -217,12 +226,12 @@ func (w *ndjsonWriter) shapeEmptyTable() error {
 		return nil
 	}
 	for i := range w.fileRows {
-		if err := os.Remove(w.filePath(i)); err != nil {
+		if err := w.stage.Delete(w.fileName(i)); err != nil {
 			return err
 		}
 	}
 	w.fileRows = []int{0}
-	f, err := store.CreateAtomic(w.filePath(0), 0o644)
+	f, err := w.stage.Create(w.fileName(0))
 	if err != nil {
 		return err
 	}
@@ -238,7 +247,7 @@ func (w *ndjsonWriter) Abort() error {
 		w.file = nil
 	}
 	w.done = true
-	return os.RemoveAll(w.staging)
+	return w.stage.Discard()
 }
 
 func (w *ndjsonWriter) Rows() int64 { return w.rows }

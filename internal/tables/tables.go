@@ -1,8 +1,12 @@
 // Package tables writes output tables. Each format sits behind one small interface so the ETL does
-// not care whether rows end up in ndjson files or, later, Parquet or Delta Lake.
+// not care whether rows end up in ndjson files or, later, Parquet or Delta Lake; where the bytes go
+// is the store.Store the format is given.
 package tables
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // Writer receives the rows of one table for one run. Rows arrive already de-identified, as
 // compact JSON objects without a trailing newline. Nothing is visible under the table's final
@@ -21,14 +25,18 @@ type Writer interface {
 	Rows() int64
 }
 
-// Format creates table writers.
+// Format creates table writers. The caller holds the table's run lock around Create ... Commit
+// (see etl), so one writer at a time replaces a table.
 type Format interface {
 	// Name is the --output-format value, such as "ndjson".
 	Name() string
 	// Create starts a new version of the named table under the output root.
-	Create(table string) (Writer, error)
+	Create(ctx context.Context, table string) (Writer, error)
 	// ReadRows calls fn for each row of the table's current version, if it exists.
-	ReadRows(table string, fn func(row []byte) error) error
+	ReadRows(ctx context.Context, table string, fn func(row []byte) error) error
+	// ForeignFiles lists the files in the table's folder that this format did not write (a
+	// user's notes, say), which replacing the table would delete: the ETL refuses to.
+	ForeignFiles(ctx context.Context, table string) ([]string, error)
 }
 
 // ErrUnknownFormat is returned for an --output-format value we do not support.

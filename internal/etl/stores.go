@@ -1,0 +1,59 @@
+package etl
+
+import (
+	"context"
+	"errors"
+
+	"cumulus-etl/internal/deid"
+	"cumulus-etl/internal/store"
+)
+
+// stores are the folders of one run, opened through package store: nothing in etl touches their
+// files directly.
+type stores struct {
+	in, out, phi store.Store
+	errorsTo     store.Store // nil without --errors-to
+}
+
+// openStores opens OUTPUT, PHI and --errors-to, and INPUT too when withInput (Preflight runs
+// before a URL INPUT is exported into a folder).
+func openStores(ctx context.Context, cfg Config, withInput bool) (stores, error) {
+	var st stores
+	var err error
+	if withInput {
+		if st.in, err = store.Open(ctx, cfg.InputDir, store.Options{}); err != nil {
+			return st, err
+		}
+	}
+	if st.out, err = store.Open(ctx, cfg.OutputDir, store.Options{}); err != nil {
+		return st, err
+	}
+	if st.phi, err = store.Open(ctx, cfg.PHIDir, store.Options{Private: true}); err != nil {
+		return st, err
+	}
+	if cfg.ErrorsTo != "" {
+		if st.errorsTo, err = store.Open(ctx, cfg.ErrorsTo, store.Options{Private: true}); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// setUpCodebook loads or creates the codebook, checked against OUTPUT before anything is written.
+// Of several first runs, the first to store its codebook wins and the others use it.
+func setUpCodebook(ctx context.Context, st stores) (*deid.Codebook, error) {
+	for {
+		cb, err := loadCodebook(ctx, st.phi)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkCodebookID(ctx, st.out, cb.cb.ID()); err != nil {
+			return nil, err
+		}
+		err = storeCodebook(ctx, st.phi, cb)
+		if errors.Is(err, errCodebookRaced) {
+			continue
+		}
+		return cb.cb, err
+	}
+}
