@@ -156,7 +156,10 @@ func (w *localWalk) entry(e fs.DirEntry, path, name, realPath string) error {
 	case err != nil:
 		return fmt.Errorf("listing %s: %w", path, err)
 	case fi.IsDir():
-		return w.walk(path, name)
+		if err := w.walk(path, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err // (a folder removed while listed is skipped)
+		}
+		return nil
 	case !fi.Mode().IsRegular():
 		return nil // a device or a pipe holds no data
 	}

@@ -28,7 +28,9 @@ func testLocks(t *testing.T, newStore func(t *testing.T) Store) {
 		{"a held lock is refused with its owner named", lockRefusesHeld},
 		{"a released lock is taken at once", lockAfterRelease},
 		{"Wait waits for the holder to release", lockWaits},
-		{"an expired lock is taken over and its holder learns it lost it", lockExpiredTakeover},
+		{"an expired lock is taken over, a live one of another machine is not", lockExpiredTakeover},
+		{"a holder learns that its lock was taken over", lockHolderLearnsTakeover},
+		{"a holder that cannot renew gives the lock up before it expires", lockLostWhenRenewalsFail},
 		{"the lock of a dead process on this machine is taken over at once", lockDeadOwner},
 		{"of many runs racing for a free lock exactly one wins", lockRace},
 		{"a damaged lock object is an error saying what to delete", lockDamaged},
@@ -98,41 +100,81 @@ func lockWaits(t *testing.T, s Store) {
 	second.Release(ctx)
 }
 
-// fakeClock is a settable clock for expiry tests.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+// plantLock writes generation gen of the lock "output" as another run would have.
+func plantLock(t *testing.T, s Store, gen uint64, owner LockOwner) {
+	t.Helper()
+	l := &Lock{s: s, obj: genName("output", gen)}
+	if err := l.write(context.Background(), owner, CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// elsewhere is a run on another machine, whose liveness cannot be checked.
+var elsewhere = proc.ID{Host: "other-host.example", PID: 4242}
 
 func lockExpiredTakeover(t *testing.T, s Store) {
 	ctx := context.Background()
-	clock := &fakeClock{now: time.Now()}
-	opts := LockOptions{TTL: time.Hour, Now: clock.Now}
-	old := mustAcquire(t, s, opts)
-	if _, err := Acquire(ctx, s, "output", opts); !errors.Is(err, ErrLocked) {
-		t.Fatalf("before expiry: %v", err)
+	now := time.Now()
+	plantLock(t, s, 3, LockOwner{ID: elsewhere, Purpose: "live", Acquired: now, Expires: now.Add(time.Hour)})
+	if _, err := Acquire(ctx, s, "output", LockOptions{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a live lock of another machine: %v, want ErrLocked", err)
 	}
-	clock.Add(2 * time.Hour) // the holder's renewals (every 15 minutes) never happened
-	taker := mustAcquire(t, s, opts)
+	plantLock(t, s, 3, LockOwner{ID: elsewhere, Purpose: "expired", Acquired: now.Add(-time.Hour), Expires: now.Add(-time.Second)})
+	got := mustAcquire(t, s, LockOptions{})
+	if got.gen != 4 {
+		t.Errorf("took generation %d, want 4", got.gen)
+	}
+	if gens := listNames(t, s, lockDir("output")); len(gens) != 1 {
+		t.Errorf("lock objects after the takeover: %q, want only the new one", gens)
+	}
+}
+
+// A holder whose lock was taken over (it was paused past its expiry, say) notices at its next
+// renewal and reports the loss instead of writing on.
+func lockHolderLearnsTakeover(t *testing.T, s Store) {
+	held := mustAcquire(t, s, LockOptions{TTL: 400 * time.Millisecond})
+	now := time.Now()
+	plantLock(t, s, held.gen+1, LockOwner{ID: elsewhere, Acquired: now, Expires: now.Add(time.Hour)})
 	select {
-	case <-old.Lost():
+	case <-held.Lost():
 	case <-time.After(10 * time.Second):
-		t.Fatal("the old holder never noticed it lost the lock")
+		t.Fatal("the holder never noticed it lost the lock")
 	}
-	if !errors.Is(old.Err(), ErrLockLost) || taker.Err() != nil {
-		t.Errorf("old.Err() = %v, taker.Err() = %v", old.Err(), taker.Err())
+	if !errors.Is(held.Err(), ErrLockLost) || !strings.Contains(held.Err().Error(), "took it over") {
+		t.Errorf("Err() = %v", held.Err())
+	}
+}
+
+// failingStore refuses every write while fail is set, as a storage outage would.
+type failingStore struct {
+	Store
+	fail atomic.Bool
+}
+
+func (f *failingStore) Create(ctx context.Context, name string, opts CreateOptions) (Writer, error) {
+	if f.fail.Load() {
+		return nil, errors.New("storage unavailable")
+	}
+	return f.Store.Create(ctx, name, opts)
+}
+
+// A holder that cannot renew gives the lock up before it expires, so no other run can take it over
+// while this one still believes it holds it.
+func lockLostWhenRenewalsFail(t *testing.T, s Store) {
+	fs := &failingStore{Store: s}
+	held := mustAcquire(t, fs, LockOptions{TTL: 400 * time.Millisecond})
+	expires := held.Owner().Expires
+	fs.fail.Store(true)
+	select {
+	case <-held.Lost():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the holder never gave up the lock")
+	}
+	if time.Now().After(expires) {
+		t.Errorf("gave the lock up at %s, after it expired (%s)", time.Now(), expires)
+	}
+	if !errors.Is(held.Err(), ErrLockLost) {
+		t.Errorf("Err() = %v", held.Err())
 	}
 }
 
@@ -147,11 +189,7 @@ func lockDeadOwner(t *testing.T, s Store) {
 	if !proc.Dead(dead) {
 		t.Skip("process liveness is not known on this system")
 	}
-	owner := LockOwner{ID: dead, Purpose: "killed run", Acquired: time.Now(), Expires: time.Now().Add(time.Hour)}
-	l := &Lock{s: s, obj: genName("output", 7)}
-	if err := l.write(context.Background(), owner, CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	plantLock(t, s, 7, LockOwner{ID: dead, Purpose: "killed run", Acquired: time.Now(), Expires: time.Now().Add(time.Hour)})
 	got := mustAcquire(t, s, LockOptions{})
 	if got.gen != 8 {
 		t.Errorf("took generation %d, want 8", got.gen)
