@@ -33,7 +33,8 @@ func TestLocalPrivateModes(t *testing.T) {
 }
 
 // SMART Fetch keeps each export in a subfolder and links the current files from the top: a file
-// reached through a link lists once, and a link to a folder is not followed.
+// reached through links lists once; links to folders are followed, a link loop ends, and a link
+// to nothing is listed with Err.
 func TestLocalListFollowsFileLinksOnce(t *testing.T) {
 	root := t.TempDir()
 	s := NewLocal(root, Options{})
@@ -47,8 +48,29 @@ func TestLocalListFollowsFileLinksOnce(t *testing.T) {
 	if err := os.Symlink("exports", filepath.Join(root, "folder-link")); err != nil {
 		t.Fatal(err)
 	}
-	got := listNames(t, s, "")
-	want := []string{"Patient.ndjson"} // the first name in walk order
+	if err := os.Symlink("..", filepath.Join(root, "exports", "1", "loop")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("gone.ndjson", filepath.Join(root, "dangling.ndjson")); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, s, "elsewhere/Condition.ndjson", "c")
+	if err := os.Symlink("elsewhere", filepath.Join(root, "z-linked-folder")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err := s.List(context.Background(), "", func(i Info) error {
+		if i.Err != nil {
+			got = append(got, i.Name+" (broken)")
+		} else {
+			got = append(got, i.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Patient.ndjson", "dangling.ndjson (broken)", "elsewhere/Condition.ndjson"} // first names in walk order
 	if !slices.Equal(got, want) {
 		t.Errorf("List = %q, want %q", got, want)
 	}
