@@ -1,10 +1,15 @@
 package fhir
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 type noCredentialsKey struct{}
 
 type noRetryKey struct{}
+
+type retryObserverKey struct{}
 
 // NoCredentials returns a context that marks a request as going to a capability URL: the
 // transport must not attach the Authorization header (or any other credential) to it, even when
@@ -30,4 +35,18 @@ func NoRetry(ctx context.Context) context.Context {
 func RetryAllowed(ctx context.Context) bool {
 	v, _ := ctx.Value(noRetryKey{}).(bool)
 	return !v
+}
+
+// WithRetryObserver returns a context whose requests call observe before each retry the client
+// makes on its own: with the status that caused it (0 for a network error) and the wait before
+// the next attempt (the server's Retry-After when it sent one). Callers that run many requests
+// use it to slow down when a server throttles (429, 503).
+func WithRetryObserver(ctx context.Context, observe func(status int, wait time.Duration)) context.Context {
+	return context.WithValue(ctx, retryObserverKey{}, observe)
+}
+
+// retryObserver returns the function given to WithRetryObserver, or nil.
+func retryObserver(ctx context.Context) func(int, time.Duration) {
+	f, _ := ctx.Value(retryObserverKey{}).(func(int, time.Duration))
+	return f
 }

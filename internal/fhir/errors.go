@@ -103,3 +103,7 @@ func redactURL(u *url.URL) string {
 	c.RawQuery = q.Encode()
 	return c.Redacted()
 }
+
+// RedactURL returns u as text with any password and credential-like query values (signatures,
+// tokens, keys) replaced, for URLs that appear in messages and logs.
+func RedactURL(u *url.URL) string { return redactURL(u) }

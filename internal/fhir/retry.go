@@ -55,11 +55,16 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait := t.delay(attempt, resp)
 		attrs := []any{"url", redactURL(req.URL), "attempt", attempt, "wait", wait.Round(100 * time.Millisecond)}
+		status := 0
 		if resp != nil {
-			attrs = append(attrs, "status", resp.StatusCode)
+			status = resp.StatusCode
+			attrs = append(attrs, "status", status)
 			discard(resp)
 		} else {
 			attrs = append(attrs, "error", err)
+		}
+		if observe := retryObserver(ctx); observe != nil {
+			observe(status, wait)
 		}
 		t.log.Warn("retrying FHIR request", attrs...)
 		if err := t.sleep(ctx, wait); err != nil {

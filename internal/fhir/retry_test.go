@@ -145,3 +145,26 @@ func TestRetries_HTTP2StreamReset_DL06(t *testing.T) {
 		t.Errorf("body %q, err %v, waits %v", body, err, waits)
 	}
 }
+
+// TestRetryObserver_ST05: a caller that asked with WithRetryObserver hears of every retry the
+// client makes, with the status and the wait (Retry-After), so it can slow down its own work.
+func TestRetryObserver_ST05(t *testing.T) {
+	s := fhirtest.NewServer(t)
+	s.Handle("GET Binary/{id}", (&okRoute{}).handle)
+	c := newClient(t, s, s.Options("Binary"))
+	s.Fail("Binary/1", fhirtest.RetryAfter(429, "3"), fhirtest.Status(503))
+	type seen struct {
+		status int
+		wait   time.Duration
+	}
+	var got []seen
+	ctx := fhir.WithRetryObserver(context.Background(), func(status int, wait time.Duration) {
+		got = append(got, seen{status, wait})
+	})
+	if _, err := get(ctx, c, "Binary/1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != (seen{429, 3 * time.Second}) || got[1].status != 503 {
+		t.Errorf("observed %v, want a 429 with a 3s wait, then a 503", got)
+	}
+}
