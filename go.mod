@@ -16,6 +16,7 @@ require (
 	github.com/tidwall/sjson v1.2.9
 	github.com/vbauerster/mpb/v8 v8.16.2
 	golang.org/x/net v0.62.0
+	golang.org/x/sync v0.25.0
 	golang.org/x/text v0.44.0
 )
 

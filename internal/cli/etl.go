@@ -72,12 +72,13 @@ Other commands: export, keygen (see cumulus-etl COMMAND --help).`,
 	fl.IntVar(&f.workers, "workers", 0, "parallel de-identification workers (default: one per CPU)")
 	fl.StringVar(&f.exportTo, "export-to", "", "with a URL INPUT: keep the exported files in this local folder (default: a private temporary folder, deleted afterwards)")
 	addExportFlags(fl, &f.export)
+	addFHIRURLFlag(fl, &f.export.fhirURL)
 	addAuthFlags(fl, &f.export.auth)
 	setGroupedHelp(cmd, []flagGroup{
 		{"Tasks and output", []string{"task", "allow-missing-resources", "output-format", "batch-size", "errors-to", "comment"}},
 		{"Input", []string{"allow-export-errors", "input-format", "export-group", "export-timestamp", "workers"}},
 		{"Bulk export (when INPUT is a FHIR server URL)", exportFlagNames},
-		{"Authentication with the FHIR server", authFlagNames},
+		{"Authentication with the FHIR server", append([]string{"fhir-url"}, authFlagNames...)},
 	})
 	return cmd
 }
@@ -99,6 +100,10 @@ func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
 	if !isURL(args[0]) {
 		if err := bulk.CheckFinished(cfg.InputDir); err != nil {
 			return &ExitError{Code: ExitBulkExportFailed, Err: err}
+		}
+		if f.export.fhirURL != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "Note: --fhir-url is not used: the ETL downloads nothing for a folder INPUT "+
+				"(to download its notes, run `cumulus-etl inline INPUT --fhir-url URL` first)")
 		}
 	}
 	if isURL(args[0]) {

@@ -36,7 +36,7 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 	types := etl.Resources(cfg.Tasks)
 	display := newDisplay(stderr, f.export.quiet)
 	defer display.Close()
-	client, err := newExportClient(ctx, display, rawURL, types, f.export.auth)
+	client, err := newExportClient(ctx, display, rawURL, f.export.fhirURL, types, f.export.auth)
 	if err != nil {
 		return cleanup, err
 	}

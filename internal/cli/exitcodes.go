@@ -21,4 +21,6 @@ const (
 	ExitCompletionArgsMissing    = 34 // no export group/time from log.ndjson nor --export-group/--export-timestamp
 	ExitMissingRequestedResource = 36 // --task asked for a resource the input does not have
 	ExitWrongPHIFolder           = 41 // OUTPUT was written with a different codebook (PHI folder)
+	ExitHydrateFailed            = 70 // inline/hydrate: some downloads failed (each is listed); a rerun tries them again
+	ExitNoteTooLarge             = 71 // inline/hydrate: some notes were over --max-note-size and stay links
 )

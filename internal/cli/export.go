@@ -29,6 +29,8 @@ type exportConfig struct {
 	since, until, resume         string
 	post, cancel, partial, quiet bool
 	maxPollInterval              time.Duration
+	fhirURL                      string      // --fhir-url: the FHIR base, a prefix of the export URL
+	inline                       inlineFlags // export --inline
 }
 
 // newExportCmd builds "cumulus-etl export [OPTION]... URL DIR".
@@ -59,11 +61,14 @@ func newExportCmd() *cobra.Command {
 	f.StringSliceVar(&c.tasks, "task", nil, "export the resources these tasks read (repeatable or comma-separated)")
 	addExportFlags(f, &c)
 	f.BoolVar(&c.cancel, "cancel", false, "cancel the export given by --resume or saved in DIR, and exit")
+	addInlineFlags(f, &c.inline)
+	addFHIRURLFlag(f, &c.fhirURL)
 	addAuthFlags(f, &c.auth)
 	setGroupedHelp(cmd, []flagGroup{
 		{"What to export", []string{"type", "task"}},
 		{"Export", append([]string{"cancel"}, exportFlagNames...)},
-		{"Authentication with the FHIR server", authFlagNames},
+		{"Clinical notes", inlineFlagNames},
+		{"Authentication with the FHIR server", append([]string{"fhir-url"}, authFlagNames...)},
 	})
 	return cmd
 }
@@ -104,9 +109,16 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 	if len(types) == 0 && !strings.Contains(rawURL, "_type=") {
 		types = etl.Resources(etl.AllTasks()) // Cumulus asks for the default tasks' resources
 	}
+	if err := c.inline.validate(); err != nil {
+		return err
+	}
+	scopes := types
+	if c.inline.enabled {
+		scopes = append(scopeTypes(rawURL, types), "Binary") // the notes
+	}
 	display := newDisplay(stderr, c.quiet)
 	defer display.Close()
-	client, err := newExportClient(ctx, display, rawURL, types, c.auth)
+	client, err := newExportClient(ctx, display, rawURL, c.fhirURL, scopes, c.auth)
 	if err != nil {
 		return err
 	}
@@ -130,6 +142,9 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 			res.Files, res.Files-res.KeptFiles, res.KeptFiles, res.Resources, dir)
 	}
 	display.Info(msg)
+	if c.inline.enabled {
+		return runHydrateWith(ctx, infoWriter{display}, display, client, client.BaseURL().String(), dir, c.inline.tasks(), c.inline)
+	}
 	return nil
 }
 
@@ -170,12 +185,13 @@ func isFHIRTime(s string) bool {
 	return false
 }
 
-// newExportClient connects to the FHIR server behind rawURL with the given credentials. Its
-// warnings (retries, odd server answers) go to the display, so a slow or unreachable server is visible.
-func newExportClient(ctx context.Context, display progress.Reporter, rawURL string, types []string, auth fhir.AuthConfig) (*fhir.Client, error) {
-	base, _, err := bulk.ParseExportURL(rawURL)
+// newExportClient connects to the FHIR server behind rawURL (or fhirURL, a prefix of it) with the
+// given credentials. Its warnings (retries, odd server answers) go to the display, so a slow or
+// unreachable server is visible.
+func newExportClient(ctx context.Context, display progress.Reporter, rawURL, fhirURL string, types []string, auth fhir.AuthConfig) (*fhir.Client, error) {
+	base, err := fhirBase(rawURL, fhirURL)
 	if err != nil {
-		return nil, &ExitError{Code: ExitArgsInvalid, Err: err}
+		return nil, err
 	}
 	client, err := fhir.New(ctx, fhir.Options{BaseURL: base, Auth: auth, Resources: scopeTypes(rawURL, types),
 		Version: Version, MaxConnsPerHost: bulk.DefaultMaxConcurrency, Logger: warningLogger(display)})

@@ -85,7 +85,7 @@ func newVersionCmd() *cobra.Command {
 
 // subcommandConstructors builds every subcommand; each lives in its own file.
 func subcommandConstructors() []*cobra.Command {
-	return []*cobra.Command{newETLCmd(), newExportCmd(), newKeygenCmd(), newVersionCmd()}
+	return []*cobra.Command{newETLCmd(), newExportCmd(), newInlineCmd(), newHydrateCmd(), newKeygenCmd(), newVersionCmd()}
 }
 
 // Main runs the command line and returns the process exit code. Ctrl-C or SIGTERM cancel ctx, so

@@ -52,23 +52,24 @@ type File struct {
 // Script configures the fake server. The zero value is a well-behaved server.
 type Script struct {
 	Files           []File
-	KickoffReplies  []Reply         // answered before the kick-off succeeds
-	StatusReplies   []Reply         // answered by status polls before the manifest
-	FileFaults      map[int][]Fault // per file index, faults for successive requests
-	RelativeStatus  bool            // Content-Location without scheme and host
-	RelativeFiles   bool            // manifest file URLs relative to the status URL
-	PageSize        int             // >0: manifest split into pages linked by next
-	Partial         bool            // the first status poll answers 202 with the first file only
-	Gzip            bool            // compress when the client accepts gzip
-	GzipNoHeader    bool            // always send gzip bytes without Content-Encoding
-	NoRanges        bool            // do not advertise or honour Range
-	NoToken         bool            // requiresAccessToken: false, files on a second host that rejects Authorization
-	Token           string          // if set, every FHIR-host request must carry Bearer Token
-	TokenLifetime   int             // >0: the token is replaced by Token+"'" after this many requests
-	RequirePost     bool            // GET kick-off answers 405
-	Counts          map[int]int64   // manifest count overrides by file index
-	TransactionTime string          // default 2015-02-07T13:28:17.239+02:00
-	ChunkDelay      time.Duration   // pause after every 64 KiB of file body (slow links, crash tests)
+	KickoffReplies  []Reply           // answered before the kick-off succeeds
+	StatusReplies   []Reply           // answered by status polls before the manifest
+	FileFaults      map[int][]Fault   // per file index, faults for successive requests
+	RelativeStatus  bool              // Content-Location without scheme and host
+	RelativeFiles   bool              // manifest file URLs relative to the status URL
+	PageSize        int               // >0: manifest split into pages linked by next
+	Partial         bool              // the first status poll answers 202 with the first file only
+	Gzip            bool              // compress when the client accepts gzip
+	GzipNoHeader    bool              // always send gzip bytes without Content-Encoding
+	NoRanges        bool              // do not advertise or honour Range
+	NoToken         bool              // requiresAccessToken: false, files on a second host that rejects Authorization
+	Token           string            // if set, every FHIR-host request must carry Bearer Token
+	TokenLifetime   int               // >0: the token is replaced by Token+"'" after this many requests
+	RequirePost     bool              // GET kick-off answers 405
+	Counts          map[int]int64     // manifest count overrides by file index
+	TransactionTime string            // default 2015-02-07T13:28:17.239+02:00
+	ChunkDelay      time.Duration     // pause after every 64 KiB of file body (slow links, crash tests)
+	Binaries        map[string]string // notes served as text/plain at /fhir/Binary/{id}, by id
 }
 
 // Server is the running fake.
@@ -172,6 +173,10 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 		s.status(w, r)
 	case strings.HasPrefix(p, "/files/"):
 		s.file(w, r, strings.TrimPrefix(p, "/files/"))
+	case strings.HasPrefix(p, "/fhir/Binary/") && s.s.Binaries[strings.TrimPrefix(p, "/fhir/Binary/")] != "":
+		s.count("binary")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, s.s.Binaries[strings.TrimPrefix(p, "/fhir/Binary/")])
 	default:
 		http.NotFound(w, r)
 	}

@@ -54,6 +54,7 @@ type Server struct {
 	requests    map[string]int
 	waits       []time.Duration
 	tokenSerial int
+	binaries    map[string]binary
 }
 
 type config struct {

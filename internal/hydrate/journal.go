@@ -1,0 +1,163 @@
+package hydrate
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// journal is an append-only ndjson file of downloads, under DIR/.cumulus-hydrate. Each download
+// is appended with one write as soon as it arrives, so a run killed at any moment (kill -9 too)
+// keeps everything it had downloaded; a torn last line is cut off when the journal is opened.
+// Only each entry's key and place are held in memory; entries are read back when needed.
+type journal struct {
+	path string
+
+	mu    sync.Mutex
+	f     *os.File
+	size  int64
+	index map[string]span // key → entry
+}
+
+type span struct{ off, n int64 }
+
+// journalEntry is one download: its key, and the bytes (with how to read them).
+type journalEntry struct {
+	Key       string `json:"key"`
+	MediaType string `json:"mediaType,omitempty"`
+	Charset   string `json:"charset,omitempty"`
+	Body      []byte `json:"body"` // base64 in the file
+}
+
+// openJournal opens (creating it and its folder, mode 0700/0600: it holds PHI) the journal at
+// path and indexes the entries already in it.
+func openJournal(path string) (*journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening journal %s: %w", path, err)
+	}
+	j := &journal{path: path, f: f, index: map[string]span{}}
+	if err := j.load(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// load indexes every whole entry and truncates what follows the last one (a torn write).
+func (j *journal) load() error {
+	br := bufio.NewReaderSize(io.NewSectionReader(j.f, 0, 1<<62), 256<<10)
+	var off int64
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			var e struct {
+				Key string `json:"key"`
+			}
+			if json.Unmarshal(line, &e) != nil || e.Key == "" {
+				break // a damaged entry: drop it and everything after it
+			}
+			j.index[e.Key] = span{off, int64(len(line))}
+			off += int64(len(line))
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading journal %s: %w", j.path, err)
+		}
+		break
+	}
+	if err := j.f.Truncate(off); err != nil {
+		return fmt.Errorf("repairing journal %s: %w", j.path, err)
+	}
+	j.size = off
+	return nil
+}
+
+// has reports whether key was journaled.
+func (j *journal) has(key string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, ok := j.index[key]
+	return ok
+}
+
+// add appends e with a single write.
+func (j *journal) add(e journalEntry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encoding journal entry: %w", err)
+	}
+	b = append(b, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := j.f.WriteAt(b, j.size); err != nil {
+		return fmt.Errorf("writing journal %s: %w", j.path, err)
+	}
+	j.index[e.Key] = span{j.size, int64(len(b))}
+	j.size += int64(len(b))
+	return nil
+}
+
+// get reads back the entry for key.
+func (j *journal) get(key string) (journalEntry, error) {
+	j.mu.Lock()
+	s, ok := j.index[key]
+	j.mu.Unlock()
+	var e journalEntry
+	if !ok {
+		return e, fmt.Errorf("journal %s has no entry %q", j.path, key)
+	}
+	b := make([]byte, s.n)
+	if _, err := j.f.ReadAt(b, s.off); err != nil {
+		return e, fmt.Errorf("reading journal %s: %w", j.path, err)
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(b), &e); err != nil {
+		return e, fmt.Errorf("journal %s: entry %q: %w", j.path, key, err)
+	}
+	return e, nil
+}
+
+// len counts the journaled entries.
+func (j *journal) len() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.index)
+}
+
+// keys calls fn for every journaled key.
+func (j *journal) keys(fn func(string)) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for k := range j.index {
+		fn(k)
+	}
+}
+
+// sync makes the journal durable (a crash of the machine, not only of the process).
+func (j *journal) sync() error {
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("syncing journal %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// close closes the journal; remove also deletes it (its content is in place now).
+func (j *journal) close(remove bool) error {
+	err := j.f.Close()
+	if remove {
+		if rerr := os.Remove(j.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return fmt.Errorf("removing journal %s: %w", j.path, rerr)
+		}
+	}
+	return err
+}
