@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"cumulus-etl/internal/bulk/bulktest"
 	"cumulus-etl/internal/fhir/fhirtest"
 )
 
@@ -125,5 +126,41 @@ func TestInline_ExitCodes(t *testing.T) {
 	if code, _, stderr := runCLI(t, append([]string{"inline", dir}, auth...)...); code != ExitHydrateFailed ||
 		!strings.Contains(stderr, "DocumentReference.000.ndjson:") || !strings.Contains(stderr, "Binary/gone: HTTP 404") {
 		t.Errorf("the failure is not listed with its place, URL and reason (exit %d):\n%s", code, stderr)
+	}
+}
+
+// TestExportInline_RerunKeepsTheInlinedFiles (issue 9 item 2): export --inline inlines the
+// exported notes with the export's own client (its token reaches the Binary reads), and a rerun
+// of the same command keeps the rewritten files: nothing is exported or downloaded again.
+func TestExportInline_RerunKeepsTheInlinedFiles(t *testing.T) {
+	docs := `{"resourceType":"DocumentReference","id":"d1","status":"current","content":[{"attachment":{"contentType":"text/plain","url":"Binary/n1"}}]}` + "\n" +
+		`{"resourceType":"DocumentReference","id":"d2","status":"current","content":[{"attachment":{"contentType":"text/plain","url":"Binary/n2"}}]}` + "\n"
+	srv := bulktest.New(bulktest.Script{Token: "s3cret", Binaries: map[string]string{"n1": "first note", "n2": "second note"},
+		Files: []bulktest.File{{Type: "DocumentReference", Body: []byte(docs)}, {Type: "Patient", Body: []byte(`{"resourceType":"Patient","id":"p"}` + "\n")}}})
+	defer srv.Close()
+	tmp := t.TempDir()
+	token := filepath.Join(tmp, "token")
+	os.WriteFile(token, []byte("s3cret"), 0o600)
+	dir := filepath.Join(tmp, "export")
+	args := []string{"export", srv.GroupURL(), dir, "--type", "DocumentReference,Patient", "--inline", "--bearer-token", token, "--quiet"}
+	if code, stdout, stderr := runCLI(t, args...); code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "DocumentReference.*.ndjson"))
+	if len(files) != 1 {
+		t.Fatalf("files %v", files)
+	}
+	inlined, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(inlined), base64.StdEncoding.EncodeToString([]byte("second note"))) {
+		t.Fatalf("not inlined:\n%s", inlined)
+	}
+	kickoffs, binaries := srv.Requests("kickoff"), srv.Requests("binary")
+	if code, stdout, stderr := runCLI(t, args...); code != ExitOK {
+		t.Fatalf("rerun: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	again, _ := os.ReadFile(files[0])
+	if string(again) != string(inlined) || srv.Requests("kickoff") != kickoffs || srv.Requests("binary") != binaries || srv.FullDownloads(0) != 1 {
+		t.Errorf("rerun changed the file (%v), kicked off (%d→%d), fetched notes (%d→%d) or downloaded the file again (%d)",
+			string(again) != string(inlined), kickoffs, srv.Requests("kickoff"), binaries, srv.Requests("binary"), srv.FullDownloads(0))
 	}
 }
