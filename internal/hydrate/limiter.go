@@ -25,12 +25,7 @@ func newLimiter(start, max int) *limiter {
 
 // acquire waits for room, or for ctx to end.
 func (l *limiter) acquire(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() {
-		l.mu.Lock()
-		l.cond.Broadcast()
-		l.mu.Unlock()
-	})
-	defer stop()
+	defer wakeWhenDone(ctx, l.cond)()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for l.inflight >= l.bound {

@@ -169,16 +169,7 @@ func (r *runner) fetchAll(ctx context.Context, target string, want []wanted, j *
 	r.track = r.opts.Progress.Track(r.stats.Task, progress.Totals{Unit: "resources", Items: int64(len(want))})
 	g, ctx := errgroup.WithContext(ctx)
 	work := make(chan wanted)
-	for range r.opts.MaxConcurrency {
-		g.Go(func() error {
-			for w := range work {
-				if err := r.fetchResource(ctx, target, w, j); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
+	startWorkers(g, r.opts.MaxConcurrency, work, func(w wanted) error { return r.fetchResource(ctx, target, w, j) })
 	g.Go(func() error {
 		defer close(work)
 		for _, w := range want {

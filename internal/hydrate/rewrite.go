@@ -90,16 +90,7 @@ func (r *runner) rewrite(ctx context.Context, typ, path, rel string, j *journal)
 		defer close(jobs)
 		return r.readLines(ctx, typ, rd, j, budget, window, jobs)
 	})
-	for range r.opts.MaxConcurrency {
-		g.Go(func() error {
-			for jb := range jobs {
-				if err := r.download(ctx, jb, rel, j); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
+	startWorkers(g, r.opts.MaxConcurrency, jobs, func(jb job) error { return r.download(ctx, jb, rel, j) })
 	g.Go(func() error { // writer: lines in order, each once its downloads have ended
 		for item := range window {
 			select {
