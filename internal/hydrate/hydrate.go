@@ -23,6 +23,7 @@ import (
 	"cumulus-etl/internal/input"
 	"cumulus-etl/internal/notes"
 	"cumulus-etl/internal/progress"
+	"cumulus-etl/internal/store"
 )
 
 // Doer sends HTTP requests; *fhir.Client is one (relative URLs resolve against its base URL).
@@ -140,7 +141,7 @@ func Run(ctx context.Context, opts Options, names []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	exp, err := input.Scan(o.Dir)
+	exp, err := input.Scan(ctx, store.NewLocal(o.Dir, store.Options{Private: true})) // a local folder: files are rewritten in place
 	if err != nil {
 		return nil, err
 	}
