@@ -20,6 +20,7 @@ import (
 
 	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/progress"
+	"cumulus-etl/internal/redact"
 	"cumulus-etl/internal/store"
 )
 
@@ -36,10 +37,16 @@ type fileJob struct {
 
 // partMeta is saved next to a partial download so a later run can continue it with Range.
 type partMeta struct {
-	URL          string `json:"url"`
+	URLHash      string `json:"urlSha256"` // not the URL: a signed URL is a credential while it lives
 	ETag         string `json:"etag,omitempty"`
 	AcceptRanges bool   `json:"acceptRanges"`
 	GzipSniffed  bool   `json:"gzipSniffed,omitempty"` // gzip body without Content-Encoding: offsets are not resumable
+}
+
+// urlHash identifies a file URL in saved state without storing it.
+func urlHash(u string) string {
+	sum := sha256.Sum256([]byte(u))
+	return hex.EncodeToString(sum[:])
 }
 
 // partial is the in-progress state of one file: the decoded bytes on disk and the streaming
@@ -113,13 +120,13 @@ func (d *downloader) fetch(ctx context.Context, job fileJob) (journalEntry, erro
 			continue
 		case err == nil:
 			if job.count != nil && *job.count != entry.Resources {
-				d.progress.Warn(fmt.Sprintf("%s from %s has %d resources; the manifest said %d", job.name, job.url, entry.Resources, *job.count))
+				d.progress.Warn(fmt.Sprintf("%s from %s has %d resources; the manifest said %d", job.name, redact.URL(job.url), entry.Resources, *job.count))
 			}
 			return entry, d.commit(job, p, entry)
 		case ctx.Err() != nil:
 			return journalEntry{}, ctx.Err()
 		case !errors.As(err, &ce):
-			return journalEntry{}, fmt.Errorf("%w: downloading %s from %s: %w", ErrExportFailed, job.name, job.url, err)
+			return journalEntry{}, fmt.Errorf("%w: downloading %s from %s: %w", ErrExportFailed, job.name, redact.URL(job.url), err)
 		case errors.Is(err, errExpiredLink) && !refreshed:
 			refreshed = true
 			if job.url, err = d.refresh(ctx, job); err != nil {
@@ -130,10 +137,10 @@ func (d *downloader) fetch(ctx context.Context, job fileJob) (journalEntry, erro
 			throttles++
 		case errors.Is(err, errTransient) || errors.Is(err, errThrottled):
 			if failures++; failures >= d.opts.MaxAttempts {
-				return journalEntry{}, fmt.Errorf("%w: downloading %s from %s: gave up after %d tries: %w", ErrExportFailed, job.name, job.url, failures, err)
+				return journalEntry{}, fmt.Errorf("%w: downloading %s from %s: gave up after %d tries: %w", ErrExportFailed, job.name, redact.URL(job.url), failures, err)
 			}
 		default:
-			return journalEntry{}, fmt.Errorf("%w: downloading %s from %s: %w", ErrExportFailed, job.name, job.url, err)
+			return journalEntry{}, fmt.Errorf("%w: downloading %s from %s: %w", ErrExportFailed, job.name, redact.URL(job.url), err)
 		}
 		delay, ok := parseRetryAfter(ce.retryAfter, d.opts.Clock.Now())
 		if !ok {
@@ -148,14 +155,14 @@ func (d *downloader) fetch(ctx context.Context, job fileJob) (journalEntry, erro
 // openPartial picks up a partial file left by an earlier run when it can be continued with Range,
 // replaying its bytes through the hash and checker; otherwise it starts empty.
 func (d *downloader) openPartial(job fileJob) (*partial, error) {
-	p := &partial{path: d.partPath(job.name), meta: partMeta{URL: job.url}}
+	p := &partial{path: d.partPath(job.name), meta: partMeta{URLHash: urlHash(job.url)}}
 	p.hash, p.checker = sha256.New(), newLineChecker(job.want, d.opts.MaxLineBytes)
 	if err := os.MkdirAll(filepath.Dir(p.path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", filepath.Dir(p.path), err)
 	}
 	var meta partMeta
 	b, err := os.ReadFile(p.path + ".json")
-	if err != nil || json.Unmarshal(b, &meta) != nil || !meta.AcceptRanges || meta.GzipSniffed || (meta.URL != job.url && meta.ETag == "") {
+	if err != nil || json.Unmarshal(b, &meta) != nil || !meta.AcceptRanges || meta.GzipSniffed || (meta.URLHash != urlHash(job.url) && meta.ETag == "") {
 		return p, p.reset()
 	}
 	f, err := os.Open(p.path)
@@ -198,7 +205,7 @@ func (d *downloader) request(ctx context.Context, job fileJob, p *partial, range
 	if !job.token {
 		ctx = fhir.NoCredentials(ctx) // MF-21, EC-11: capability URLs never see the token
 	}
-	_ = d.log.event("download_request", map[string]any{"fileUrl": job.url, "itemType": string(job.kind), "resourceType": job.want}, nil)
+	_ = d.log.fileEvent("download_request", job.url, map[string]any{"itemType": string(job.kind), "resourceType": job.want})
 	return send(ctx, d.client, http.MethodGet, job.url, hdr, nil)
 }
 
@@ -206,7 +213,7 @@ func (d *downloader) request(ctx context.Context, job fileJob, p *partial, range
 func (d *downloader) attempt(ctx context.Context, job fileJob, p *partial) (journalEntry, error) {
 	u, err := url.Parse(job.url)
 	if err != nil {
-		return journalEntry{}, fmt.Errorf("bad file url %q: %w", job.url, err)
+		return journalEntry{}, fmt.Errorf("bad file url %q: %w", redact.URL(job.url), err)
 	}
 	lim := d.limits.forHost(u.Host)
 	if err := lim.acquire(ctx); err != nil {
@@ -241,7 +248,7 @@ func (d *downloader) checkStatus(job fileJob, p *partial, resp *http.Response, r
 		if err := p.reset(); err != nil {
 			return err
 		}
-		p.meta = partMeta{URL: job.url, ETag: resp.Header.Get("ETag"), AcceptRanges: resp.Header.Get("Accept-Ranges") == "bytes"}
+		p.meta = partMeta{URLHash: urlHash(job.url), ETag: resp.Header.Get("ETag"), AcceptRanges: resp.Header.Get("Accept-Ranges") == "bytes"}
 		return nil
 	case code == http.StatusPartialContent:
 		p.meta.AcceptRanges = false // an unusable range answer: start over without Range
@@ -254,7 +261,7 @@ func (d *downloader) checkStatus(job fileJob, p *partial, resp *http.Response, r
 	}
 	body, _ := readBody(resp)
 	msg := errorMessage(resp, body)
-	_ = d.log.downloadError(job.url, resp.StatusCode, bodyForLog(body), msg, resp.Header)
+	_ = d.log.downloadError(job.url, resp.StatusCode, body, msg, resp.Header)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone:
 		return classed(errExpiredLink, nil, "%s", msg)
@@ -343,7 +350,7 @@ func (d *downloader) commit(job fileJob, p *partial, e journalEntry) error {
 		return err
 	}
 	_ = os.Remove(p.path + ".json")
-	return d.log.event("download_complete", map[string]any{"fileUrl": job.url, "resourceCount": e.Resources, "fileSize": e.Size}, nil)
+	return d.log.fileEvent("download_complete", job.url, map[string]any{"resourceCount": e.Resources, "fileSize": e.Size})
 }
 
 // countingWriter reports bytes written, for progress.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"cumulus-etl/internal/progress"
+	"cumulus-etl/internal/redact"
 )
 
 // run is one export in progress.
@@ -103,20 +104,20 @@ func (r *run) attach(ctx context.Context) (*savedState, error) {
 		if saved != nil && saved.StatusURL == st.StatusURL {
 			st = saved
 		}
-		r.progress.Info("Resuming bulk FHIR export from " + st.StatusURL + " (all other export arguments ignored)")
+		r.progress.Info("Resuming bulk FHIR export from " + redact.URL(st.StatusURL) + " (all other export arguments ignored)")
 	case saved != nil && saved.StatusURL != "":
 		if !sameExport(saved.ExportURL, k.url) {
 			return nil, fmt.Errorf("%w: %s holds the export of %s, not of %s; rerun with the same arguments to resume it, "+
-				"or use an empty folder", ErrOtherExport, r.opts.Dir, saved.ExportURL, k.url)
+				"or use an empty folder", ErrOtherExport, r.opts.Dir, redact.URL(saved.ExportURL), redact.URL(k.url))
 		}
 		st = saved
-		r.progress.Info("Resuming the bulk FHIR export saved in " + r.opts.Dir + " (" + st.StatusURL + ")")
+		r.progress.Info("Resuming the bulk FHIR export saved in " + r.opts.Dir + " (" + redact.URL(st.StatusURL) + ")")
 	default:
-		r.progress.Info("Starting bulk FHIR export: " + k.url)
+		r.progress.Info("Starting bulk FHIR export: " + redact.URL(k.url))
 		if st.StatusURL, err = r.kickoff(ctx, k); err != nil {
 			return nil, err
 		}
-		r.progress.Info("Export started; to resume it later, use --resume=" + url.QueryEscape(st.StatusURL))
+		r.progress.Info(resumeHint(st.StatusURL))
 	}
 	r.statusURL, r.result.StatusURL, r.result.ExportURL = st.StatusURL, st.StatusURL, st.ExportURL
 	r.log.setExportID(st.StatusURL)
@@ -140,6 +141,15 @@ func (r *run) attach(ctx context.Context) (*savedState, error) {
 		r.loadCompleted()
 	}
 	return st, nil
+}
+
+// resumeHint tells how to resume the export later. A status URL that carries a credential is not
+// printed in full: rerunning the same command resumes from the URL saved in DIR.
+func resumeHint(statusURL string) string {
+	if shown := redact.URL(statusURL); shown != statusURL {
+		return "Export started (" + shown + "); to resume it later, run the same command again"
+	}
+	return "Export started; to resume it later, run the same command again or use --resume=" + url.QueryEscape(statusURL)
 }
 
 // unquoteResume undoes the URL-quoting of a --resume value printed at kick-off.
@@ -240,7 +250,7 @@ func (r *run) walkPages(ctx context.Context, wait bool) error {
 		r.addPage(page, m)
 		if next := m.next(); next != "" {
 			if visited[next] || len(visited) > 10000 {
-				return fmt.Errorf("%w: manifest pages loop at %s", ErrExportFailed, next)
+				return fmt.Errorf("%w: manifest pages loop at %s", ErrExportFailed, redact.URL(next))
 			}
 			visited[page] = true
 			page = next
@@ -368,12 +378,12 @@ func Cancel(ctx context.Context, client Doer, dir, statusURL string) error {
 	statusURL = unquoteResume(statusURL)
 	resp, err := send(ctx, client, http.MethodDelete, statusURL, http.Header{"Accept": {"application/fhir+json"}}, nil)
 	if err != nil {
-		return fmt.Errorf("%w: cancelling %s: %w", ErrExportFailed, statusURL, err)
+		return fmt.Errorf("%w: cancelling %s: %w", ErrExportFailed, redact.URL(statusURL), err)
 	}
 	body, _ := readBody(resp)
 	gone := resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone // EC-43: already forgotten
 	if resp.StatusCode >= 300 && !gone {
-		return fmt.Errorf("%w: cancelling %s: %s", ErrExportFailed, statusURL, errorMessage(resp, body))
+		return fmt.Errorf("%w: cancelling %s: %s", ErrExportFailed, redact.URL(statusURL), errorMessage(resp, body))
 	}
 	if dir != "" {
 		if err := os.Remove(stateDir(dir) + "/state.json"); err != nil && !errors.Is(err, os.ErrNotExist) {

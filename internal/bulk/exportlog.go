@@ -6,14 +6,20 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"cumulus-etl/internal/redact"
 )
 
 // exportLog appends rows to DIR/log.ndjson in the bulk-data-client "Bulk Data Export Log Items"
 // format that Cumulus ETL's log parser reads. Each row is appended and synced on its own, so a
-// crash loses at most the row being written.
+// crash loses at most the row being written. Every URL in it (exportUrl, fileUrl, URL-valued
+// response headers) goes through redact.URL: the scheme, host, path and ordinary parameters stay,
+// so rows still say which file they are about, while signature-like parameter values of signed
+// URLs become REDACTED; error bodies lose the secrets they echo, and Set-Cookie is not kept.
 type exportLog struct {
 	mu       sync.Mutex
 	path     string
@@ -65,7 +71,7 @@ func (l *exportLog) event(id string, detail map[string]any, extra map[string]any
 // kickoff logs the kick-off with the server's CapabilityStatement details.
 func (l *exportLog) kickoff(exportURL string, caps capabilities, ps params, code any, body any, headers http.Header) error {
 	return l.event("kickoff", map[string]any{
-		"exportUrl":           exportURL,
+		"exportUrl":           redact.URL(exportURL),
 		"softwareName":        caps.Software.Name,
 		"softwareVersion":     caps.Software.Version,
 		"softwareReleaseDate": caps.Software.ReleaseDate,
@@ -85,10 +91,20 @@ func (l *exportLog) statusError(code int, body any, msg string, headers http.Hea
 }
 
 // downloadError logs one failed file request; code and body are nil for stream errors.
-func (l *exportLog) downloadError(fileURL string, code any, body any, msg string, headers http.Header) error {
+func (l *exportLog) downloadError(fileURL string, code any, body []byte, msg string, headers http.Header) error {
+	var logged any
+	if body != nil {
+		logged = bodyForLog([]byte(redact.Secrets(string(body), fileURL)))
+	}
 	return l.event("download_error", map[string]any{
-		"fileUrl": fileURL, "body": body, "code": code, "message": msg, "responseHeaders": lowerHeaders(headers),
+		"fileUrl": redact.URL(fileURL), "body": logged, "code": code, "message": msg, "responseHeaders": lowerHeaders(headers),
 	}, nil)
+}
+
+// fileEvent logs a download_request or download_complete row about fileURL.
+func (l *exportLog) fileEvent(id, fileURL string, detail map[string]any) error {
+	detail["fileUrl"] = redact.URL(fileURL)
+	return l.event(id, detail, nil)
 }
 
 // exportComplete logs the totals; duration is milliseconds since this run's first event.
@@ -99,13 +115,27 @@ func (l *exportLog) exportComplete(files int, resources, bytes int64) error {
 	}, nil)
 }
 
+// linkTarget is a <URL> in a Link header.
+var linkTarget = regexp.MustCompile(`<[^>]*>`)
+
+// lowerHeaders returns response headers with lower-case names for the log, URL-valued ones
+// redacted and cookies left out.
 func lowerHeaders(h http.Header) map[string]string {
 	if h == nil {
 		return nil
 	}
 	m := make(map[string]string, len(h))
 	for k, v := range h {
-		m[strings.ToLower(k)] = strings.Join(v, ", ")
+		name, value := strings.ToLower(k), strings.Join(v, ", ")
+		switch name {
+		case "set-cookie":
+			continue
+		case "location", "content-location":
+			value = redact.URL(value)
+		case "link":
+			value = linkTarget.ReplaceAllStringFunc(value, func(s string) string { return "<" + redact.URL(s[1:len(s)-1]) + ">" })
+		}
+		m[name] = value
 	}
 	return m
 }

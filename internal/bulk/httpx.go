@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/outcome"
+	"cumulus-etl/internal/redact"
 )
 
 // maxSmallBody caps bodies read into memory (errors, manifests pages, OperationOutcomes).
@@ -24,16 +26,25 @@ func send(ctx context.Context, c Doer, method, target string, hdr http.Header, b
 	}
 	req, err := http.NewRequestWithContext(fhir.NoRetry(ctx), method, target, rd)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, target, err)
+		return nil, fmt.Errorf("%s %s: %w", method, redact.URL(target), redactErr(err))
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, target, err)
+		return nil, fmt.Errorf("%s %s: %w", method, redact.URL(target), redactErr(err))
 	}
 	return resp, nil
+}
+
+// redactErr replaces the URL inside a *url.Error (what net/http returns) with its redacted form.
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = redact.URL(ue.URL)
+	}
+	return err
 }
 
 // permanentErrors are request failures no retry can fix: missing or refused credentials, an
@@ -57,10 +68,10 @@ func readBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxSmallBody+1))
 	if err != nil {
-		return b, fmt.Errorf("reading response from %s: %w", resp.Request.URL, err)
+		return b, fmt.Errorf("reading response from %s: %w", redact.Of(resp.Request.URL), err)
 	}
 	if len(b) > maxSmallBody {
-		return nil, fmt.Errorf("response from %s is larger than %d bytes", resp.Request.URL, maxSmallBody)
+		return nil, fmt.Errorf("response from %s is larger than %d bytes", redact.Of(resp.Request.URL), maxSmallBody)
 	}
 	return b, nil
 }
@@ -82,8 +93,17 @@ var transientIssueCodes = map[string]bool{
 }
 
 // errorMessage summarises an error response body: the OperationOutcome's first issue text, else
-// the body text (trimmed), else the status line.
+// the body text (trimmed), else the status line; secrets of the request's URL that the body
+// echoes are redacted.
 func errorMessage(resp *http.Response, body []byte) string {
+	msg := rawErrorMessage(resp, body)
+	if resp.Request != nil {
+		msg = redact.Secrets(msg, resp.Request.URL.String())
+	}
+	return msg
+}
+
+func rawErrorMessage(resp *http.Response, body []byte) string {
 	if oo, ok := outcome.Parse(body); ok {
 		fatal, other := oo.Texts()
 		if all := append(fatal, other...); len(all) > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/progress"
+	"cumulus-etl/internal/redact"
 )
 
 // capabilities is the part of the CapabilityStatement the kick-off log records.
@@ -121,7 +122,7 @@ func (r *run) kickoff(ctx context.Context, k kickoff) (string, error) {
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 			return "", fmt.Errorf("%w: %w: the server refused the kick-off with these credentials %s", ErrExportFailed, fhir.ErrAuthFailed, msg)
 		}
-		return "", fmt.Errorf("%w: kick-off %s %s: unexpected status code %s", ErrExportFailed, method, target, msg)
+		return "", fmt.Errorf("%w: kick-off %s %s: unexpected status code %s", ErrExportFailed, method, redact.URL(target), msg)
 	}
 }
 
@@ -134,14 +135,14 @@ func (r *run) logFailedKickoff(k kickoff, caps capabilities, code any, body any,
 func (r *run) resolveStatusURL(kickoffURL, loc string) (string, error) {
 	base, err := url.Parse(kickoffURL)
 	if err != nil {
-		return "", fmt.Errorf("kick-off URL %q: %w", kickoffURL, err)
+		return "", fmt.Errorf("kick-off URL %q: %w", redact.URL(kickoffURL), err)
 	}
 	ref, err := url.Parse(strings.TrimSpace(loc))
 	if err != nil || loc == "" {
-		return "", fmt.Errorf("%w: kick-off returned a bad Content-Location %q", ErrExportFailed, loc)
+		return "", fmt.Errorf("%w: kick-off returned a bad Content-Location %q", ErrExportFailed, redact.URL(loc))
 	}
 	if !ref.IsAbs() {
-		r.progress.Warn(fmt.Sprintf("the server sent a relative Content-Location %q; resolving it against %s", loc, kickoffURL))
+		r.progress.Warn(fmt.Sprintf("the server sent a relative Content-Location %q; resolving it against %s", redact.URL(loc), redact.URL(kickoffURL)))
 	}
 	return base.ResolveReference(ref).String(), nil
 }

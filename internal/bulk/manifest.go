@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"cumulus-etl/internal/redact"
 )
 
 // manifestItem is one file entry of a manifest.
@@ -43,22 +45,22 @@ const (
 func parseManifest(body []byte, pageURL string) (*manifest, error) {
 	var m manifest
 	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Errorf("manifest from %s is not valid JSON: %w", pageURL, err)
+		return nil, fmt.Errorf("manifest from %s is not valid JSON: %w", redact.URL(pageURL), err)
 	}
 	var rt struct {
 		ResourceType string `json:"resourceType"`
 	}
 	_ = json.Unmarshal(body, &rt)
 	if rt.ResourceType == "OperationOutcome" {
-		return nil, fmt.Errorf("status %s returned an OperationOutcome instead of a manifest", pageURL)
+		return nil, fmt.Errorf("status %s returned an OperationOutcome instead of a manifest", redact.URL(pageURL))
 	}
 	base, err := url.Parse(pageURL)
 	if err != nil {
-		return nil, fmt.Errorf("manifest page URL %q: %w", pageURL, err)
+		return nil, fmt.Errorf("manifest page URL %q: %w", redact.URL(pageURL), err)
 	}
 	for _, it := range m.Output {
 		if !validTypeName(it.Type) {
-			return nil, fmt.Errorf("manifest from %s has output type %q, which is not a FHIR resource type name", pageURL, it.Type)
+			return nil, fmt.Errorf("manifest from %s has output type %q, which is not a FHIR resource type name", redact.URL(pageURL), it.Type)
 		}
 	}
 	m.Error = append(m.Error, m.Outcome...)
@@ -67,7 +69,7 @@ func parseManifest(body []byte, pageURL string) (*manifest, error) {
 		for i := range items {
 			ref, err := url.Parse(items[i].URL)
 			if err != nil || items[i].URL == "" {
-				return nil, fmt.Errorf("manifest from %s has a bad file url %q", pageURL, items[i].URL)
+				return nil, fmt.Errorf("manifest from %s has a bad file url %q", redact.URL(pageURL), redact.URL(items[i].URL))
 			}
 			items[i].URL = base.ResolveReference(ref).String()
 		}

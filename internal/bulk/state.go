@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"cumulus-etl/internal/redact"
 	"cumulus-etl/internal/store"
 )
 
@@ -71,7 +72,7 @@ func CheckFinished(dir string) error {
 		return err
 	}
 	return fmt.Errorf("%w: %s; run the same `cumulus-etl export` command again to finish it "+
-		"(status URL %s)", ErrUnfinished, dir, s.StatusURL)
+		"(status URL %s)", ErrUnfinished, dir, redact.URL(s.StatusURL))
 }
 
 func saveState(dir string, s *savedState) error {

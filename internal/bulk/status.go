@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cumulus-etl/internal/progress"
+	"cumulus-etl/internal/redact"
 )
 
 // pollBase is the first wait between status checks when the server sends no Retry-After.
@@ -89,16 +90,16 @@ func (r *run) pollOnce(ctx context.Context, pageURL string, waits, failures *int
 	case (transientStatus(code) && !isOutcome) || transientOutcome:
 		msg := errorMessage(resp, body)
 		_ = r.log.statusError(code, bodyForLog(body), msg, resp.Header)
-		return r.failureDelay(resp.Header, failures, fmt.Errorf("status %s: %s", pageURL, msg))
+		return r.failureDelay(resp.Header, failures, fmt.Errorf("status %s: %s", redact.URL(pageURL), msg))
 	}
 	msg := errorMessage(resp, body)
 	_ = r.log.statusError(resp.StatusCode, bodyForLog(body), msg, resp.Header)
 	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
 		// EC-43, ST-09: the job expired, was deleted, or the server restarted; polling cannot help.
 		return 0, "", nil, fmt.Errorf("%w: the server no longer knows this export (%s answered %s); it has expired or was "+
-			"cancelled, so start a new export: run again with --cancel to forget it, or use an empty folder", ErrExportFailed, pageURL, msg)
+			"cancelled, so start a new export: run again with --cancel to forget it, or use an empty folder", ErrExportFailed, redact.URL(pageURL), msg)
 	}
-	return 0, "", nil, fmt.Errorf("%w: unexpected status code from %s: %s", ErrExportFailed, pageURL, msg)
+	return 0, "", nil, fmt.Errorf("%w: unexpected status code from %s: %s", ErrExportFailed, redact.URL(pageURL), msg)
 }
 
 // failureDelay counts a transient failure and returns the wait before retrying, or the error

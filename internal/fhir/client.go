@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"cumulus-etl/internal/auth"
+	"cumulus-etl/internal/redact"
 )
 
 // Client sends requests to one FHIR server. It is safe for concurrent use.
@@ -171,7 +172,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			if u, perr := url.Parse(ue.URL); perr == nil {
-				ue.URL = redactURL(u)
+				ue.URL = redact.Of(u)
 			}
 		}
 		return nil, err

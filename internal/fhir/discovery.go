@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"cumulus-etl/internal/redact"
 )
 
 const maxDiscoveryBody = 8 << 20
@@ -131,7 +133,7 @@ func getJSON(ctx context.Context, client *Client, ref string, v any) error {
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxDiscoveryBody)).Decode(v); err != nil {
-		return fmt.Errorf("reading %q: %w", redactURL(resp.Request.URL), err)
+		return fmt.Errorf("reading %q: %w", redact.Of(resp.Request.URL), err)
 	}
 	return nil
 }
@@ -156,11 +158,11 @@ func (c *Client) discover(ctx context.Context, needToken bool) (string, error) {
 		tokenURL = fallback
 	}
 	if tokenURL == "" && unreachable(wellKnownErr) && unreachable(metaErr) {
-		return "", fmt.Errorf("cannot reach the FHIR server %s: %w", redactURL(c.base), metaErr)
+		return "", fmt.Errorf("cannot reach the FHIR server %s: %w", redact.Of(c.base), metaErr)
 	}
 	if tokenURL == "" {
 		return "", fmt.Errorf("%w: server %s does not expose an OAuth token endpoint (smart-configuration: %v; metadata: %v)",
-			ErrAuthFailed, redactURL(c.base), errOrMissing(wellKnownErr), errOrMissing(metaErr))
+			ErrAuthFailed, redact.Of(c.base), errOrMissing(wellKnownErr), errOrMissing(metaErr))
 	}
 	ref, err := url.Parse(tokenURL)
 	if err != nil {

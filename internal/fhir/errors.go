@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"cumulus-etl/internal/outcome"
+	"cumulus-etl/internal/redact"
 )
 
 // maxErrorBody bounds how much of an error answer is read and kept.
@@ -35,7 +35,7 @@ func newHTTPError(resp *http.Response) *HTTPError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_ = resp.Body.Close()
 	return &HTTPError{
-		URL:        redactURL(resp.Request.URL),
+		URL:        redact.Of(resp.Request.URL),
 		StatusCode: resp.StatusCode,
 		Message:    errorMessage(resp.StatusCode, body),
 		Header:     resp.Header,
@@ -74,36 +74,6 @@ func errorMessage(status int, body []byte) string {
 	return msg
 }
 
-// secretQueryWords mark query parameters whose values are credentials: presigned S3/GCS/Azure
-// URLs and tokens passed in the query.
-var secretQueryWords = []string{"signature", "sig", "token", "credential", "key", "secret", "password", "code"}
-
-// redactURL returns u as text with any password and credential-like query values replaced, so
-// capability URLs can appear in errors and logs.
-func redactURL(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	q := u.Query()
-	changed := false
-	for name := range q {
-		lower := strings.ToLower(name)
-		for _, w := range secretQueryWords {
-			if strings.Contains(lower, w) {
-				q[name] = []string{"REDACTED"}
-				changed = true
-				break
-			}
-		}
-	}
-	if !changed {
-		return u.Redacted()
-	}
-	c := *u
-	c.RawQuery = q.Encode()
-	return c.Redacted()
-}
-
 // RedactURL returns u as text with any password and credential-like query values (signatures,
-// tokens, keys) replaced, for URLs that appear in messages and logs.
-func RedactURL(u *url.URL) string { return redactURL(u) }
+// tokens, keys) replaced, for URLs that appear in messages and logs. It is redact.Of.
+func RedactURL(u *url.URL) string { return redact.Of(u) }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"cumulus-etl/internal/redact"
 )
 
 // retryTransport resends a request after a retryable status (408, 429, 500, 502, 503, 504) or a
@@ -54,7 +56,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		wait := t.delay(attempt, resp)
-		attrs := []any{"url", redactURL(req.URL), "attempt", attempt, "wait", wait.Round(100 * time.Millisecond)}
+		attrs := []any{"url", redact.Of(req.URL), "attempt", attempt, "wait", wait.Round(100 * time.Millisecond)}
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode

@@ -114,7 +114,7 @@ func TestErrorMessage_OperationOutcome(t *testing.T) {
 	c := newClient(t, s, s.Options("Patient"))
 	s.Fail("Patient/1", fhirtest.Outcome(403, "forbidden", "You may not read this"))
 	_, err := get(context.Background(), c, "Patient/1?sig=SECRET&_type=Patient")
-	want := `An error occurred when connecting to "` + s.BaseURL + `Patient/1?_type=Patient&sig=REDACTED": [403] You may not read this`
+	want := `An error occurred when connecting to "` + s.BaseURL + `Patient/1?sig=REDACTED&_type=Patient": [403] You may not read this`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"cumulus-etl/internal/redact"
 )
 
 // The HTTP stack, outermost first (each layer is an http.RoundTripper):
@@ -123,9 +125,9 @@ func checkSecureURL(what string, u *url.URL) error {
 		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
 			return nil
 		}
-		return fmt.Errorf("%w: %s %q must use https", ErrInsecureURL, what, redactURL(u))
+		return fmt.Errorf("%w: %s %q must use https", ErrInsecureURL, what, redact.Of(u))
 	default:
-		return fmt.Errorf("%s %q must be an http(s) URL", what, redactURL(u))
+		return fmt.Errorf("%s %q must be an http(s) URL", what, redact.Of(u))
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cumulus-etl/internal/redact"
 )
 
 // TestParseRetryAfter_ST05_EC02: delay-seconds and all three HTTP-date forms are read; "-5",
@@ -145,8 +147,8 @@ func TestCredentialFiles_BOMAndCRLF_AU11(t *testing.T) {
 // TestRedactURL_AU24: credential-like query values and passwords never reach messages.
 func TestRedactURL_AU24(t *testing.T) {
 	u, _ := url.Parse("https://user:pw@s3.example/b/f.ndjson?X-Amz-Signature=abc&X-Amz-Credential=def&part=1")
-	got := redactURL(u)
+	got := redact.Of(u)
 	if strings.Contains(got, "abc") || strings.Contains(got, "def") || strings.Contains(got, ":pw@") || !strings.Contains(got, "part=1") {
-		t.Errorf("redactURL = %s", got)
+		t.Errorf("redact.Of = %s", got)
 	}
 }

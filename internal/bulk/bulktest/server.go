@@ -63,6 +63,7 @@ type Script struct {
 	GzipNoHeader    bool              // always send gzip bytes without Content-Encoding
 	NoRanges        bool              // do not advertise or honour Range
 	NoToken         bool              // requiresAccessToken: false, files on a second host that rejects Authorization
+	SignedURLs      bool              // file URLs carry AWS-style pre-signed parameters (SignedAccessKey, SignedSignature); a 403 echoes them as S3 does
 	Token           string            // if set, every FHIR-host request must carry Bearer Token
 	TokenLifetime   int               // >0: the token is replaced by Token+"'" after this many requests
 	RequirePost     bool              // GET kick-off answers 405
@@ -71,6 +72,16 @@ type Script struct {
 	ChunkDelay      time.Duration     // pause after every 64 KiB of file body (slow links, crash tests)
 	Binaries        map[string]string // notes served as text/plain at /fhir/Binary/{id}, by id
 }
+
+// The credentials inside SignedURLs file URLs: they must appear in no output, log or error.
+const (
+	SignedAccessKey = "AKIAFAKESIGNEDKEY7"
+	SignedSignature = "5ec4e7d1a9b0c2f3e4d5c6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a697"
+)
+
+// signedQuery is the query of a pre-signed S3 GET URL.
+const signedQuery = "&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + SignedAccessKey + "%2F20300101%2Fus-east-1%2Fs3%2Faws4_request" +
+	"&X-Amz-Date=20300101T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=" + SignedSignature
 
 // Server is the running fake.
 type Server struct {
@@ -281,6 +292,9 @@ func (s *Server) manifest(from, n int, more bool) []byte {
 		case s.s.RelativeFiles:
 			u = fmt.Sprintf("files/%d?gen=%d", i, gen)
 		}
+		if s.s.SignedURLs {
+			u += signedQuery
+		}
 		item := map[string]any{"type": f.Type, "url": u, "count": lineCount(s.content(i))}
 		if c, ok := s.s.Counts[i]; ok {
 			item["count"] = c
@@ -340,6 +354,12 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request, idx string) {
 		return
 	case fault == Expired:
 		http.Error(w, "gone", http.StatusGone)
+		return
+	case fault == Forbidden && s.s.SignedURLs:
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "<Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>%s</AWSAccessKeyId><SignatureProvided>%s</SignatureProvided></Error>",
+			SignedAccessKey, r.URL.Query().Get("X-Amz-Signature"))
 		return
 	case fault == Forbidden:
 		http.Error(w, "<Error>Request has expired</Error>", http.StatusForbidden)
