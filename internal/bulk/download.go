@@ -93,6 +93,7 @@ type downloader struct {
 	limits   *limiters
 	progress progress.Reporter
 	files    progress.Tracker
+	wait     *waiter
 	refresh  func(ctx context.Context, job fileJob) (string, error)
 }
 
@@ -134,7 +135,17 @@ func (d *downloader) fetch(ctx context.Context, job fileJob) (journalEntry, erro
 			}
 			continue
 		case errors.Is(err, errThrottled) && throttles < 50:
+			// A 429 or 503 is waited out on its own count, so it never lengthens the backoff of
+			// an unrelated failure later (issue 13 item 9).
 			throttles++
+			delay, ok := d.wait.retryAfter(ce.retryAfter)
+			if !ok {
+				delay = backoff(minRetryDelay, MaxThrottleWait, throttles-1)
+			}
+			if err := d.wait.sleep(ctx, delay, MaxThrottleWait, "download after a 429"); err != nil {
+				return journalEntry{}, err
+			}
+			continue
 		case errors.Is(err, errTransient) || errors.Is(err, errThrottled):
 			if failures++; failures >= d.opts.MaxAttempts {
 				return journalEntry{}, fmt.Errorf("%w: downloading %s from %s: gave up after %d tries: %w", ErrExportFailed, job.name, redact.URL(job.url), failures, err)
@@ -142,11 +153,11 @@ func (d *downloader) fetch(ctx context.Context, job fileJob) (journalEntry, erro
 		default:
 			return journalEntry{}, fmt.Errorf("%w: downloading %s from %s: %w", ErrExportFailed, job.name, redact.URL(job.url), err)
 		}
-		delay, ok := parseRetryAfter(ce.retryAfter, d.opts.Clock.Now())
+		delay, ok := d.wait.retryAfter(ce.retryAfter)
 		if !ok {
-			delay = backoff(minRetryDelay, d.opts.MaxPollInterval, failures+throttles-1)
+			delay = backoff(minRetryDelay, d.opts.MaxPollInterval, failures-1)
 		}
-		if err := d.opts.Clock.Sleep(ctx, min(delay, d.opts.MaxPollInterval)); err != nil {
+		if err := d.wait.sleep(ctx, delay, d.opts.MaxPollInterval, "download retry"); err != nil {
 			return journalEntry{}, err
 		}
 	}

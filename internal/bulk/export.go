@@ -22,6 +22,7 @@ type run struct {
 	log       *exportLog
 	progress  progress.Reporter
 	files     progress.Tracker // downloads: files and bytes
+	wait      *waiter
 	started   time.Time
 	statusURL string
 	journal   *journal
@@ -53,6 +54,7 @@ func Export(ctx context.Context, client Doer, opts Options) (*Result, error) {
 	r := &run{client: client, opts: o, progress: progress.Or(o.Progress), started: o.Clock.Now(),
 		jobs: map[string]*fileJob{}, counters: map[string]int{}, queue: newJobQueue()}
 	r.files = r.progress.Track("download", progress.Totals{Unit: "files"})
+	r.wait = newWaiter(o.Clock, r.started, o.Timeout, r.progress)
 	defer r.files.Done()
 	r.log = newExportLog(o.Dir, o.Clock, o.ClientVersion)
 	_, r.result.GroupName, _ = ParseExportURL(o.URL)
@@ -61,7 +63,7 @@ func Export(ctx context.Context, client Doer, opts Options) (*Result, error) {
 		return nil, err
 	}
 	r.dl = &downloader{client: client, opts: o, dir: o.Dir, log: r.log, journal: r.journal,
-		limits: &limiters{start: o.Concurrency, max: o.MaxConcurrency}, progress: r.progress, files: r.files, refresh: r.refresh}
+		limits: &limiters{start: o.Concurrency, max: o.MaxConcurrency}, progress: r.progress, files: r.files, wait: r.wait, refresh: r.refresh}
 	st, err := r.attach(ctx)
 	if err != nil {
 		return nil, err
@@ -242,8 +244,9 @@ func (res *Result) summary() string {
 func (r *run) walkPages(ctx context.Context, wait bool) error {
 	visited := map[string]bool{}
 	page := r.statusURL
+	ps := &pollState{}
 	for {
-		m, again, err := r.pollPage(ctx, page)
+		m, again, err := r.pollPage(ctx, page, ps)
 		if err != nil {
 			return err
 		}
@@ -259,7 +262,7 @@ func (r *run) walkPages(ctx context.Context, wait bool) error {
 		if again == 0 || !wait {
 			return nil
 		}
-		if err := r.opts.Clock.Sleep(ctx, again); err != nil {
+		if err := r.wait.sleep(ctx, again, r.opts.MaxPollInterval, "status check"); err != nil {
 			return err
 		}
 	}

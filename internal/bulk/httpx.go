@@ -120,17 +120,37 @@ func rawErrorMessage(resp *http.Response, body []byte) string {
 	return fmt.Sprintf("[%d] %s", resp.StatusCode, text)
 }
 
-// outcomeTransience reports whether body is an OperationOutcome with issues and, if so, whether
-// all of them are transient (ST-08, ST-09).
-func outcomeTransience(body []byte) (isOutcome, transient bool) {
+// errorIsTransient is the one rule for error answers to the kick-off and to status checks
+// (issue 13 item 4; ST-08, ST-09, KO-33). An OperationOutcome decides when the body is one: the
+// error is transient only when every issue of severity error or fatal (every issue, if none has
+// those) has a code of the R4 IssueType transient family; so a 500 with code "processing" is fatal
+// at once. Without an OperationOutcome, 408, 500, 502, 503 and 504 are transient (retried a few
+// times with backoff) and any other status is fatal. 429 is throttling, handled apart.
+func errorIsTransient(code int, body []byte) bool {
 	oo, ok := outcome.Parse(body)
 	if !ok || len(oo.Issue) == 0 {
-		return false, false
+		switch code {
+		case http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway,
+			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
 	}
+	var serious []string
 	for _, is := range oo.Issue {
-		if !transientIssueCodes[is.Code] {
-			return true, false
+		if is.Fatal() {
+			serious = append(serious, is.Code)
 		}
 	}
-	return true, true
+	if len(serious) == 0 {
+		for _, is := range oo.Issue {
+			serious = append(serious, is.Code)
+		}
+	}
+	for _, c := range serious {
+		if !transientIssueCodes[c] {
+			return false
+		}
+	}
+	return true
 }

@@ -45,12 +45,14 @@ func (r *run) fetchCapabilities(ctx context.Context) capabilities {
 }
 
 // kickoff starts the export and returns the absolute status URL. A 429 means another export is
-// still running: it waits and tries again (KO-34, EC-24). A GET answered 405 is retried as a
-// POST (VD-04: STU4 servers accept POST only).
+// still running: it waits and tries again (KO-34, EC-24), without counting it as a failure. Error
+// answers follow the same rule as status checks (errorIsTransient): transient ones are retried
+// MaxAttempts times, fatal ones fail at once. A GET answered 405 is retried as a POST (VD-04:
+// STU4 servers accept POST only).
 func (r *run) kickoff(ctx context.Context, k kickoff) (string, error) {
 	caps := r.fetchCapabilities(ctx)
-	failures := 0
-	for attempt := 0; ; attempt++ {
+	failures, throttles := 0, 0
+	for {
 		hdr := http.Header{"Accept": {"application/fhir+json"}, "Prefer": {"respond-async"}}
 		method, target, body := http.MethodGet, k.url, []byte(nil)
 		if k.post {
@@ -60,11 +62,14 @@ func (r *run) kickoff(ctx context.Context, k kickoff) (string, error) {
 		}
 		resp, err := send(ctx, r.client, method, target, hdr, body)
 		if err != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
 			if failures++; failures >= r.opts.MaxAttempts || permanent(err) {
 				r.logFailedKickoff(k, caps, nil, err.Error(), nil)
 				return "", fmt.Errorf("%w: kick-off: %w", ErrExportFailed, err)
 			}
-			if err := r.opts.Clock.Sleep(ctx, backoff(time.Second, time.Minute, failures-1)); err != nil {
+			if err := r.wait.sleep(ctx, backoff(time.Second, time.Minute, failures-1), time.Minute, "kick-off"); err != nil {
 				return "", err
 			}
 			continue
@@ -97,19 +102,24 @@ func (r *run) kickoff(ctx context.Context, k kickoff) (string, error) {
 			r.progress.Warn("the server refused a GET kick-off (405); retrying with POST")
 			k.post = true
 			continue
-		case resp.StatusCode == http.StatusTooManyRequests || (transientStatus(resp.StatusCode) && failures+1 < r.opts.MaxAttempts):
-			if resp.StatusCode != http.StatusTooManyRequests {
-				failures++
-			}
-			delay, ok := parseRetryAfter(resp.Header, r.opts.Clock.Now())
+		case resp.StatusCode == http.StatusTooManyRequests:
+			delay, ok := r.wait.retryAfter(resp.Header)
 			if !ok {
-				delay = backoff(time.Minute, r.opts.MaxPollInterval, attempt)
+				delay = backoff(time.Minute, MaxThrottleWait, throttles)
 			}
-			r.progress.Info(fmt.Sprintf("The server is busy (%s); trying the kick-off again in %s", errorMessage(resp, respBody), progress.HumanDuration(delay)))
-			if r.opts.Clock.Now().Add(delay).Sub(r.started) > r.opts.Timeout {
-				return "", fmt.Errorf("%w: timed out waiting to start the export", ErrExportFailed)
+			throttles++
+			r.progress.Info(fmt.Sprintf("The server is busy (%s); trying the kick-off again in %s",
+				errorMessage(resp, respBody), progress.HumanDuration(min(delay, MaxThrottleWait))))
+			if err := r.wait.sleep(ctx, delay, MaxThrottleWait, "kick-off"); err != nil {
+				return "", err
 			}
-			if err := r.opts.Clock.Sleep(ctx, delay); err != nil {
+			continue
+		case errorIsTransient(resp.StatusCode, respBody) && failures+1 < r.opts.MaxAttempts:
+			failures++
+			delay := failureDelay(resp.Header, failures, r.wait)
+			r.progress.Info(fmt.Sprintf("The kick-off failed (%s); trying again in %s (%d of %d)",
+				errorMessage(resp, respBody), progress.HumanDuration(delay), failures, r.opts.MaxAttempts))
+			if err := r.wait.sleep(ctx, delay, failureCap, "kick-off"); err != nil {
 				return "", err
 			}
 			continue

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"cumulus-etl/internal/bulk/bulktest"
+	"cumulus-etl/internal/progress"
 )
 
 // TestKO21KickoffURLMerging checks the exact kick-off URLs Cumulus ETL builds (inventory §3.2):
@@ -107,8 +108,9 @@ func TestST04RetryAfterFloor(t *testing.T) {
 		{"abc", 0, false},
 		{"", 0, false},
 	}
+	w := newWaiter(&fakeClock{now: now}, now, time.Hour, progress.Nop)
 	for _, tc := range cases {
-		got, ok := parseRetryAfter(http.Header{"Retry-After": {tc.in}}, now)
+		got, ok := w.retryAfter(http.Header{"Retry-After": {tc.in}})
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("Retry-After %q: got %v %v, want %v %v", tc.in, got, ok, tc.want, tc.ok)
 		}

@@ -82,8 +82,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // usable one, else base·2^(attempt-1) capped at MaxDelay, with ±20% jitter.
 func (t *retryTransport) delay(attempt int, resp *http.Response) time.Duration {
 	if resp != nil {
-		if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), t.now()); ok {
-			wait := max(ra, time.Second)
+		if ra := ParseRetryAfter(resp.Header.Get("Retry-After"), t.now()); ra.Usable() {
+			if odd := ra.Oddity(); odd != "" {
+				t.log.Warn(odd)
+			}
+			wait := max(ra.Delay, time.Second)
 			if wait > t.policy.MaxRetryAfter {
 				t.log.Warn("capping the server's Retry-After", "asked", wait, "cap", t.policy.MaxRetryAfter)
 				wait = t.policy.MaxRetryAfter
@@ -142,29 +145,88 @@ func (e h2StreamError) Error() string {
 	return fmt.Sprintf("http2 stream %d reset (code %d)", e.StreamID, e.Code)
 }
 
-// ParseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3; ST-05): delay-seconds
-// (1*DIGIT) or an HTTP-date in any of the three forms (and the common "+0000" variant), as a
-// duration from now. A date in the past gives a negative duration. ok is false when the header
-// is absent or malformed ("-5", "1.5", garbage), so the caller falls back to its backoff.
-func ParseRetryAfter(value string, now time.Time) (d time.Duration, ok bool) {
+// RetryAfterForm says how a Retry-After header was written.
+type RetryAfterForm int
+
+// The forms of Retry-After. The epoch forms are not HTTP but real servers send them (the SMART
+// reference Bulk Data server's rate limiter sends an epoch time in milliseconds, and in seconds
+// while a client stays blocked).
+const (
+	RetryAfterAbsent       RetryAfterForm = iota
+	RetryAfterSeconds                     // delay-seconds (RFC 9110 §10.2.3)
+	RetryAfterDate                        // an HTTP-date in any of its three forms, or with "+0000"
+	RetryAfterEpochSeconds                // a Unix time in seconds
+	RetryAfterEpochMillis                 // a Unix time in milliseconds
+	RetryAfterInvalid                     // anything else: the caller falls back to its own backoff
+)
+
+// RetryAfter is a parsed Retry-After header.
+type RetryAfter struct {
+	Value string
+	Form  RetryAfterForm
+	Delay time.Duration // from now; negative for an instant in the past
+}
+
+// Usable reports whether the header gave a delay to wait.
+func (r RetryAfter) Usable() bool { return r.Form != RetryAfterAbsent && r.Form != RetryAfterInvalid }
+
+// Oddity describes a Retry-After that is not plain HTTP, for a warning; "" when it is.
+func (r RetryAfter) Oddity() string {
+	switch r.Form {
+	case RetryAfterEpochSeconds:
+		return fmt.Sprintf("the server's Retry-After %q is a Unix time in seconds, not a delay; waiting until then", r.Value)
+	case RetryAfterEpochMillis:
+		return fmt.Sprintf("the server's Retry-After %q is a Unix time in milliseconds, not a delay; waiting until then", r.Value)
+	case RetryAfterInvalid:
+		return fmt.Sprintf("the server's Retry-After %q is neither a number of seconds nor an HTTP-date; backing off on our own", r.Value)
+	}
+	return ""
+}
+
+// epochWindow is how far from now a number may lie, read as a Unix time, to be taken as one.
+const epochWindow = 10 * 365 * 24 * time.Hour
+
+// maxDelaySeconds bounds the numbers read as delay-seconds: bigger ones (31 years and more) are
+// no plausible delay, and are garbage unless they read as a Unix time near now.
+const maxDelaySeconds = 1_000_000_000
+
+// ParseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3; ST-05, EC-01, EC-02):
+// delay-seconds, an HTTP-date in any of its three forms (and the common "+0000" variant), or a
+// number that reads as a Unix time within ten years of now, in seconds or milliseconds (no
+// plausible delay is that large). "-5", "1.5", other garbage and numbers that are none of these
+// are RetryAfterInvalid.
+func ParseRetryAfter(value string, now time.Time) RetryAfter {
 	value = strings.TrimSpace(value)
-	if value == "" {
-		return 0, false
-	}
-	if strings.Trim(value, "0123456789") == "" {
-		secs, err := strconv.ParseInt(value, 10, 64)
-		if err != nil || secs > math.MaxInt64/int64(time.Second) {
-			return time.Duration(math.MaxInt64), true // absurdly long: the cap applies
+	r := RetryAfter{Value: value, Form: RetryAfterInvalid}
+	switch {
+	case value == "":
+		r.Form = RetryAfterAbsent
+	case strings.Trim(value, "0123456789") == "":
+		n, err := strconv.ParseInt(value, 10, 64)
+		switch {
+		case err != nil:
+		case near(time.Unix(n, 0), now):
+			r.Form, r.Delay = RetryAfterEpochSeconds, time.Unix(n, 0).Sub(now)
+		case near(time.UnixMilli(n), now):
+			r.Form, r.Delay = RetryAfterEpochMillis, time.UnixMilli(n).Sub(now)
+		case n < maxDelaySeconds:
+			r.Form, r.Delay = RetryAfterSeconds, time.Duration(n)*time.Second
 		}
-		return time.Duration(secs) * time.Second, true
-	}
-	when, err := http.ParseTime(value)
-	if err != nil {
-		if when, err = time.Parse(time.RFC1123Z, value); err != nil {
-			return 0, false
+	default:
+		when, err := http.ParseTime(value)
+		if err != nil {
+			when, err = time.Parse(time.RFC1123Z, value)
+		}
+		if err == nil {
+			r.Form, r.Delay = RetryAfterDate, when.Sub(now)
 		}
 	}
-	return when.Sub(now), true
+	return r
+}
+
+func near(t, now time.Time) bool {
+	d := t.Sub(now)
+	return d > -epochWindow && d < epochWindow
 }
 
 // Sleep waits d or until ctx ends, whichever is first, and returns ctx.Err() in the latter case.

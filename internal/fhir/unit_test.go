@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,30 +15,36 @@ import (
 
 // TestParseRetryAfter_ST05_EC02: delay-seconds and all three HTTP-date forms are read; "-5",
 // "1.5" and garbage are not (the caller backs off instead), and nothing turns into a hot loop.
+// A number that reads as a Unix time near now, in seconds or in milliseconds, is that instant
+// (issue 13 item 1: the SMART reference server sends both); a huge number that is neither is garbage.
 func TestParseRetryAfter_ST05_EC02(t *testing.T) {
 	now := time.Date(1999, 12, 31, 23, 59, 0, 0, time.UTC)
 	tests := []struct {
-		value  string
-		want   time.Duration
-		wantOK bool
+		value string
+		want  time.Duration
+		form  RetryAfterForm
 	}{
-		{"120", 120 * time.Second, true},
-		{"0", 0, true},
-		{"Fri, 31 Dec 1999 23:59:59 GMT", 59 * time.Second, true},
-		{"Friday, 31-Dec-99 23:59:59 GMT", 59 * time.Second, true},
-		{"Fri Dec 31 23:59:59 1999", 59 * time.Second, true},
-		{"Fri, 31 Dec 1999 23:59:59 +0000", 59 * time.Second, true},
-		{"Fri, 31 Dec 1999 23:58:00 GMT", -time.Minute, true},
-		{"99999999999999999999", time.Duration(1<<63 - 1), true},
-		{"", 0, false},
-		{"-5", 0, false},
-		{"1.5", 0, false},
-		{"soon", 0, false},
+		{"120", 120 * time.Second, RetryAfterSeconds},
+		{"0", 0, RetryAfterSeconds},
+		{"Fri, 31 Dec 1999 23:59:59 GMT", 59 * time.Second, RetryAfterDate},
+		{"Friday, 31-Dec-99 23:59:59 GMT", 59 * time.Second, RetryAfterDate},
+		{"Fri Dec 31 23:59:59 1999", 59 * time.Second, RetryAfterDate},
+		{"Fri, 31 Dec 1999 23:59:59 +0000", 59 * time.Second, RetryAfterDate},
+		{"Fri, 31 Dec 1999 23:58:00 GMT", -time.Minute, RetryAfterDate},
+		{strconv.FormatInt(now.Add(5*time.Minute).Unix(), 10), 5 * time.Minute, RetryAfterEpochSeconds},
+		{strconv.FormatInt(now.Add(5*time.Minute).UnixMilli(), 10), 5 * time.Minute, RetryAfterEpochMillis},
+		{strconv.FormatInt(now.Add(-time.Hour).UnixMilli(), 10), -time.Hour, RetryAfterEpochMillis},
+		{"99999999999999999999", 0, RetryAfterInvalid},
+		{"5000000000000000", 0, RetryAfterInvalid},
+		{"", 0, RetryAfterAbsent},
+		{"-5", 0, RetryAfterInvalid},
+		{"1.5", 0, RetryAfterInvalid},
+		{"soon", 0, RetryAfterInvalid},
 	}
 	for _, tt := range tests {
-		got, ok := ParseRetryAfter(tt.value, now)
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tt.value, got, ok, tt.want, tt.wantOK)
+		got := ParseRetryAfter(tt.value, now)
+		if got.Delay != tt.want || got.Form != tt.form {
+			t.Errorf("ParseRetryAfter(%q) = %v, form %d; want %v, form %d", tt.value, got.Delay, got.Form, tt.want, tt.form)
 		}
 	}
 }

@@ -7,7 +7,6 @@ package bulktest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,7 +57,11 @@ type Script struct {
 	RelativeStatus  bool              // Content-Location without scheme and host
 	RelativeFiles   bool              // manifest file URLs relative to the status URL
 	PageSize        int               // >0: manifest split into pages linked by next
-	Partial         bool              // the first status poll answers 202 with the first file only
+	Partial         bool              // status polls answer 202 with a partial manifest first (see PartialPolls)
+	PartialPolls    int               // with Partial: how many such 202s, the k-th listing the first k files; default 1
+	PartialNoWait   bool              // with Partial: the 202s carry no Retry-After (default: Retry-After: 1, as the reference server sends)
+	RateLimit       int               // >0: more kick-off and status requests than this in a minute block the client for 5 min (429)
+	Now             func() time.Time  // the server's clock for RateLimit (use the client's fake clock); nil: time.Now
 	Gzip            bool              // compress when the client accepts gzip
 	GzipNoHeader    bool              // always send gzip bytes without Content-Encoding
 	NoRanges        bool              // do not advertise or honour Range
@@ -99,6 +102,7 @@ type Server struct {
 	deletes   int
 	authSeen  map[string]bool
 	tokenUses int
+	limiter   rateLimiter
 }
 
 // New starts a fake server; Close it when done.
@@ -107,6 +111,10 @@ func New(s Script) *Server {
 	if s.TransactionTime == "" {
 		srv.s.TransactionTime = "2015-02-07T13:28:17.239+02:00"
 	}
+	if s.Partial && s.PartialPolls <= 0 {
+		srv.s.PartialPolls = 1
+	}
+	srv.limiter.limit = s.RateLimit
 	// Synthetic contents are generated once, up front, so the fake spends its CPU on serving (as a
 	// real server on another machine would), not on generating the same bytes for every request.
 	srv.s.Files = append([]File(nil), s.Files...)
@@ -131,6 +139,13 @@ func (s *Server) Close() {
 
 // GroupURL is the Group export URL clients are given.
 func (s *Server) GroupURL() string { return s.URL + "/fhir/Group/G1" }
+
+func (s *Server) now() time.Time {
+	if s.s.Now != nil {
+		return s.s.Now()
+	}
+	return time.Now()
+}
 
 func (s *Server) count(key string) int {
 	s.mu.Lock()
@@ -172,7 +187,11 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"login"}]}`, http.StatusUnauthorized)
 		return
 	}
-	switch p := r.URL.Path; {
+	p := r.URL.Path
+	if (strings.HasSuffix(p, "/$export") || p == "/status" && r.Method == http.MethodGet) && s.rateLimited(w) {
+		return
+	}
+	switch {
 	case p == "/fhir/metadata":
 		io.WriteString(w, `{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","software":{"name":"Test","version":"0.git","releaseDate":"2024-01-01"}}`)
 	case strings.HasSuffix(p, "/$export"):
@@ -257,11 +276,13 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	} else if n := s.count("status"); n <= len(s.s.StatusReplies) {
 		writeReply(w, s.s.StatusReplies[n-1])
 		return
-	} else if s.s.Partial && n == len(s.s.StatusReplies)+1 {
+	} else if k := n - len(s.s.StatusReplies); s.s.Partial && k <= s.s.PartialPolls {
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Retry-After", "1")
+		if !s.s.PartialNoWait {
+			w.Header().Set("Retry-After", "1")
+		}
 		w.WriteHeader(http.StatusAccepted)
-		w.Write(s.manifest(0, 1, false))
+		w.Write(s.manifest(0, k, false))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -318,104 +339,4 @@ func (s *Server) content(i int) []byte {
 
 func lineCount(b []byte) int {
 	return bytes.Count(b, []byte("\n"))
-}
-
-func (s *Server) file(w http.ResponseWriter, r *http.Request, idx string) {
-	i, err := strconv.Atoi(idx)
-	if err != nil || i < 0 || i >= len(s.s.Files) {
-		http.NotFound(w, r)
-		return
-	}
-	s.count("file/" + idx)
-	s.mu.Lock()
-	stale := r.URL.Query().Get("gen") != strconv.Itoa(s.gen)
-	fault := Normal
-	if fs := s.s.FileFaults[i]; s.faultAt[i] < len(fs) {
-		fault = fs[s.faultAt[i]]
-		s.faultAt[i]++
-	}
-	if fault == Expired || fault == Forbidden || fault == HTMLPage {
-		s.gen++ // the old links die; a manifest re-read gets new ones
-	}
-	s.mu.Unlock()
-	switch {
-	case stale:
-		http.Error(w, "link expired", http.StatusGone)
-		return
-	case fault == Throttle:
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "slow down", http.StatusTooManyRequests)
-		return
-	case fault == Unavail:
-		http.Error(w, "busy", http.StatusServiceUnavailable)
-		return
-	case fault == ServerError:
-		http.Error(w, "oops", http.StatusInternalServerError)
-		return
-	case fault == Expired:
-		http.Error(w, "gone", http.StatusGone)
-		return
-	case fault == Forbidden && s.s.SignedURLs:
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(http.StatusForbidden)
-		fmt.Fprintf(w, "<Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>%s</AWSAccessKeyId><SignatureProvided>%s</SignatureProvided></Error>",
-			SignedAccessKey, r.URL.Query().Get("X-Amz-Signature"))
-		return
-	case fault == Forbidden:
-		http.Error(w, "<Error>Request has expired</Error>", http.StatusForbidden)
-		return
-	case fault == HTMLPage:
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, "<html><body>Please log in</body></html>\n")
-		return
-	}
-	s.serveBody(w, r, i, fault)
-}
-
-// serveBody sends file i whole, as a Range, gzipped, or cut short.
-func (s *Server) serveBody(rw http.ResponseWriter, r *http.Request, i int, fault Fault) {
-	var w http.ResponseWriter = rw
-	if s.s.ChunkDelay > 0 {
-		w = &slowWriter{ResponseWriter: rw, delay: s.s.ChunkDelay}
-	}
-	w.Header().Set("Content-Type", "application/fhir+ndjson")
-	var rs io.ReadSeeker = bytes.NewReader(s.s.Files[i].Body)
-	gz := s.s.GzipNoHeader || (s.s.Gzip && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && r.Header.Get("Range") == "")
-	if gz {
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		io.Copy(zw, rs)
-		zw.Close()
-		if !s.s.GzipNoHeader {
-			w.Header().Set("Content-Encoding", "gzip")
-		}
-		rs = bytes.NewReader(buf.Bytes())
-	}
-	if r.Header.Get("Range") == "" || s.s.NoRanges {
-		s.mu.Lock()
-		s.full[i]++
-		s.mu.Unlock()
-	}
-	if fault == Truncate || fault == Reset {
-		size, _ := rs.Seek(0, io.SeekEnd)
-		rs.Seek(0, io.SeekStart)
-		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-		w.Header().Set("Accept-Ranges", "bytes")
-		w.WriteHeader(http.StatusOK)
-		io.CopyN(w, rs, size/2)
-		if fault == Reset {
-			w.(http.Flusher).Flush()
-			panic(http.ErrAbortHandler)
-		}
-		return
-	}
-	if s.s.NoRanges || gz {
-		r.Header.Del("Range")
-		if !s.s.NoRanges {
-			w.Header().Set("Accept-Ranges", "bytes")
-		}
-		io.Copy(w, rs)
-		return
-	}
-	http.ServeContent(w, r, "", time.Time{}, rs)
 }
