@@ -22,4 +22,3 @@ func (WallClock) Now() time.Time { return time.Now() }
 
 // Sleep waits for d or until ctx is done.
 func (WallClock) Sleep(ctx context.Context, d time.Duration) error { return fhir.Sleep(ctx, d) }
-

@@ -20,7 +20,9 @@ func TestIssue13Item1RetryAfterIsCappedAndReadAsAnInstantWhenItIsOne(t *testing.
 	start := newFakeClock().Now()
 	epochMs := func(d time.Duration) string { return strconv.FormatInt(start.Add(d).UnixMilli(), 10) }
 	epochS := func(d time.Duration) string { return strconv.FormatInt(start.Add(d).Unix(), 10) }
-	throttled := func(ra string) bulktest.Reply { return bulktest.Reply{Status: 429, Header: map[string]string{"Retry-After": ra}} }
+	throttled := func(ra string) bulktest.Reply {
+		return bulktest.Reply{Status: 429, Header: map[string]string{"Retry-After": ra}}
+	}
 	cases := []struct {
 		name     string
 		replies  []bulktest.Reply
