@@ -234,6 +234,9 @@ func (d *downloader) attempt(ctx context.Context, job fileJob, p *partial) (jour
 	resp, err := d.request(ctx, job, p, ranged)
 	if err != nil {
 		lim.release(false)
+		if ctx.Err() != nil {
+			return journalEntry{}, ctx.Err() // cancelled, not failed: no download_error (issue 13 item 5)
+		}
 		_ = d.log.downloadError(job.url, nil, nil, err.Error(), nil)
 		if permanent(err) {
 			return journalEntry{}, err
@@ -246,7 +249,7 @@ func (d *downloader) attempt(ctx context.Context, job fileJob, p *partial) (jour
 	if err := d.checkStatus(job, p, resp, ranged); err != nil {
 		return journalEntry{}, err
 	}
-	return d.stream(job, p, resp)
+	return d.stream(ctx, job, p, resp)
 }
 
 // checkStatus maps a file response's status to a failure class, or accepts it (200, or 206 that
@@ -286,7 +289,7 @@ func (d *downloader) checkStatus(job fileJob, p *partial, resp *http.Response, r
 }
 
 // stream copies the body (gunzipped when marked or sniffed, DL-02/EC-45) into the partial file.
-func (d *downloader) stream(job fileJob, p *partial, resp *http.Response) (journalEntry, error) {
+func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *http.Response) (journalEntry, error) {
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
 	var body io.Reader = br
 	gz := strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip")
@@ -318,6 +321,9 @@ func (d *downloader) stream(job fileJob, p *partial, resp *http.Response) (journ
 	}
 	p.offset += n
 	if copyErr != nil {
+		if ctx.Err() != nil {
+			return journalEntry{}, ctx.Err()
+		}
 		var ce *checkError
 		if errors.As(copyErr, &ce) {
 			return journalEntry{}, d.contentError(job, p, copyErr)

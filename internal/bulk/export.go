@@ -183,13 +183,18 @@ func (r *run) downloadAll(ctx context.Context) error {
 			defer wg.Done()
 			for job, ok := r.queue.pop(); ok; job, ok = r.queue.pop() {
 				e, err := r.dl.fetch(ctx, job)
-				r.finish(job, e, err)
+				if ctx.Err() == nil || err == nil {
+					r.finish(job, e, err) // a download cut short by cancellation is no failure
+				}
 			}
 		}()
 	}
 	pageErr := r.walkPages(ctx, true)
 	r.queue.close()
 	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err() // one error for an interruption, not one per queued download
+	}
 	if pageErr != nil {
 		return pageErr
 	}

@@ -48,6 +48,9 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 	if err != nil {
 		if f.exportTo == "" {
 			cancelAbandonedExport(ctx, display, client, dir)
+			if ctx.Err() != nil {
+				err = interruptedError{next: "the unfinished export was cancelled on the server and nothing was written to OUTPUT"}
+			}
 		}
 		return cleanup, err
 	}

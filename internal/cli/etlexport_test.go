@@ -192,8 +192,9 @@ func TestETL_InterruptedURLInputCancelsTheServerExport(t *testing.T) {
 		cancel()
 	}()
 	var out, errOut bytes.Buffer
-	if code := Main(ctx, []string{srv.GroupURL(), filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"), "--quiet"}, &out, &errOut); code == ExitOK {
-		t.Fatalf("an interrupted run exited 0\n%s", errOut.String())
+	if code := Main(ctx, []string{srv.GroupURL(), filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"), "--quiet"}, &out, &errOut); code != ExitInterrupted ||
+		!strings.Contains(errOut.String(), "cumulus-etl: interrupted; the unfinished export was cancelled on the server") {
+		t.Fatalf("an interrupted run exited %d, want %d with one line saying so\n%s", code, ExitInterrupted, errOut.String())
 	}
 	if srv.Requests("delete") != 1 {
 		t.Errorf("DELETE requests = %d, want 1\n%s", srv.Requests("delete"), errOut.String())

@@ -214,6 +214,9 @@ func doExport(ctx context.Context, display progress.Reporter, client bulk.Doer, 
 		if os.IsNotExist(statErr) {
 			_ = os.Remove(dir) // only succeeds when empty
 		}
+		if ctx.Err() != nil {
+			return nil, interruptedError{next: "run the same command again to resume (the files downloaded so far are kept in " + dir + ")"}
+		}
 		return res, &ExitError{Code: exportExitCode(err), Err: err} // res may say what was downloaded
 	}
 	return res, nil

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
-	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -89,7 +87,8 @@ func subcommandConstructors() []*cobra.Command {
 }
 
 // Main runs the command line and returns the process exit code. Ctrl-C or SIGTERM cancel ctx, so
-// every command stops cleanly (temporary files removed, partial tables discarded).
+// every command stops cleanly (temporary files removed, partial tables discarded); an interrupted
+// command prints one line and exits ExitInterrupted (SIGINT) or ExitTerminated (SIGTERM).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	if len(args) == 0 {
@@ -101,6 +100,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return interrupted(ctx, stderr, err)
 	}
 	fmt.Fprintln(stderr, "cumulus-etl:", err)
 	var exitErr *ExitError
@@ -154,7 +156,7 @@ func withDefaultSubcommand(root *cobra.Command, args []string) []string {
 // Run is the entry point used by main.
 func Run() {
 	tuneGC()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
