@@ -46,7 +46,7 @@ INPUT   a folder holding a bulk FHIR export (ndjson, optionally gzipped, made by
 OUTPUT  where the de-identified tables go; this folder may leave the hospital
 PHI     where the codebook and other secrets go; this folder must stay at the hospital
 
-Other commands: export, keygen (see cumulus-etl COMMAND --help).`,
+Other commands: export, inline, hydrate, keygen, version (see cumulus-etl COMMAND --help).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if isTaskHelp(f.tasks) {
 				return nil // --task help needs no folders

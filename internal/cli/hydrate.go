@@ -211,12 +211,10 @@ func runHydrateWith(ctx context.Context, stdout io.Writer, display progress.Repo
 		printHydrateReport(stdout, rep)
 	}
 	switch {
+	case errors.Is(err, context.Canceled):
+		return interruptedError{next: "rerun the same command to continue: nothing downloaded so far is lost"}
 	case err != nil:
-		code := authExitCode(err)
-		if errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("interrupted; rerun the same command to continue (nothing downloaded so far is lost): %w", err)
-		}
-		return &ExitError{Code: code, Err: err}
+		return &ExitError{Code: authExitCode(err), Err: err}
 	case rep.RelativeWithoutBase() > 0:
 		return exitf(ExitFHIRURLMissing, "%d URLs are relative: give the FHIR server they belong to with --fhir-url", rep.RelativeWithoutBase())
 	case rep.Failed() > 0:

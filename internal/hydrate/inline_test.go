@@ -28,6 +28,7 @@ func TestInline_ServerFaults(t *testing.T) {
 		wantBody   string
 		wantReason string
 		wantText   string
+		wantWaits  int // retries the FHIR client waited out
 	}{
 		{name: "relative URL, UTF-8", attachment: `{"contentType":"text/plain","url":"Binary/a"}`,
 			binary: &[3]string{"a", "text/plain; charset=utf-8", "café note"}, want: "inlined",
@@ -40,7 +41,8 @@ func TestInline_ServerFaults(t *testing.T) {
 		{name: "latin-1 unlabelled", attachment: `{"contentType":"text/plain","url":"Binary/a"}`,
 			binary: &[3]string{"a", "text/plain", "na\xefve"}, want: "inlined", wantType: "text/plain; charset=windows-1252", wantText: "naïve"},
 		{name: "HTML with scripts and tables", attachment: `{"contentType":"text/html","url":"Binary/a"}`,
-			binary: &[3]string{"a", "text/html; charset=utf-8", html}, want: "inlined", wantType: "text/html; charset=utf-8", wantBody: html},
+			binary: &[3]string{"a", "text/html; charset=utf-8", html}, want: "inlined", wantType: "text/html; charset=utf-8", wantBody: html,
+			wantText: "Visit note\n\n| BP | 120/80 |\n|----|--------|"},
 		{name: "404", attachment: `{"contentType":"text/plain","url":"Binary/missing"}`, binary: &[3]string{"a", "text/plain", "x"},
 			want: "failed", wantReason: "HTTP 404"},
 		{name: "410", attachment: `{"contentType":"text/plain","url":"Binary/a"}`, binary: &[3]string{"a", "text/plain", "x"},
@@ -49,9 +51,9 @@ func TestInline_ServerFaults(t *testing.T) {
 			faults: []http.HandlerFunc{fhirtest.Answer("application/fhir+json", `{"resourceType":"OperationOutcome"}`)},
 			want:   "failed", wantReason: "asked for text/plain, the server answered application/fhir+json"},
 		{name: "429 with Retry-After", attachment: `{"contentType":"text/plain","url":"Binary/a"}`, binary: &[3]string{"a", "text/plain", "late"},
-			faults: []http.HandlerFunc{fhirtest.RetryAfter(429, "2")}, want: "inlined", wantBody: "late"},
+			faults: []http.HandlerFunc{fhirtest.RetryAfter(429, "2")}, want: "inlined", wantBody: "late", wantWaits: 1},
 		{name: "failing server", attachment: `{"contentType":"text/plain","url":"Binary/a"}`, binary: &[3]string{"a", "text/plain", "x"},
-			faults: slices.Repeat([]http.HandlerFunc{fhirtest.Status(500)}, 6), want: "failed", wantReason: "HTTP 500"},
+			faults: slices.Repeat([]http.HandlerFunc{fhirtest.Status(500)}, 6), want: "failed", wantReason: "HTTP 500", wantWaits: 5},
 		{name: "slow server", attachment: `{"contentType":"text/plain","url":"Binary/a"}`, binary: &[3]string{"a", "text/plain", "slow"},
 			faults: []http.HandlerFunc{fhirtest.Slow(20*time.Millisecond, fhirtest.Answer("text/plain", "slow"))}, want: "inlined", wantBody: "slow"},
 		{name: "server that never answers", attachment: `{"contentType":"text/plain","url":"Binary/a"}`, binary: &[3]string{"a", "text/plain", "x"},
@@ -110,6 +112,9 @@ func TestInline_ServerFaults(t *testing.T) {
 				if text, err := notes.Text(atts[0]); err != nil || text != tt.wantText {
 					t.Errorf("text %q (%v), want %q", text, err, tt.wantText)
 				}
+			}
+			if waits := s.Waits(); len(waits) != tt.wantWaits || (tt.wantWaits == 1 && waits[0] != 2*time.Second) {
+				t.Errorf("the client waited %v", waits)
 			}
 			if tt.wantReason != "" {
 				f := st.Failures()

@@ -87,7 +87,7 @@ func isHTML(mediaType string) bool {
 // and nothing is escaped, so the words stay as they were written.
 func HTMLToText(html string) (string, error) {
 	conv := htmltomarkdown.NewConverter(
-		htmltomarkdown.WithPlugins(base.NewBasePlugin(), commonmark.NewCommonmarkPlugin(), table.NewTablePlugin()),
+		htmltomarkdown.WithPlugins(base.NewBasePlugin(), commonmark.NewCommonmarkPlugin(), table.NewTablePlugin(table.WithHeaderPromotion(true))),
 		htmltomarkdown.WithEscapeMode(htmltomarkdown.EscapeModeDisabled))
 	text, err := conv.ConvertString(html)
 	if err != nil {
