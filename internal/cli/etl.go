@@ -17,6 +17,7 @@ import (
 	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/input"
 	"cumulus-etl/internal/outcome"
+	"cumulus-etl/internal/store"
 )
 
 // etlFlags holds the etl subcommand's flags before they become an etl.Config.
@@ -28,6 +29,7 @@ type etlFlags struct {
 	allowMissing, allowErrors bool
 	exportGroup, exportTime   string
 	workers                   int
+	lockWait                  time.Duration
 
 	exportTo string       // where an internal export's files go (kept); default a private temp folder
 	export   exportConfig // bulk export flags, for a URL INPUT
@@ -70,12 +72,13 @@ Other commands: export, inline, hydrate, keygen, version (see cumulus-etl COMMAN
 	fl.StringVar(&f.exportGroup, "export-group", "", "the export's Group id, when the input has no export log")
 	fl.StringVar(&f.exportTime, "export-timestamp", "", "the export's transaction time (ISO 8601), when the input has no export log")
 	fl.IntVar(&f.workers, "workers", 0, "parallel de-identification workers (default: one per CPU)")
+	fl.DurationVar(&f.lockWait, "lock-wait", 0, "wait this long (e.g. 30m) for another run writing the same tables to finish, instead of failing at once (exit 60)")
 	fl.StringVar(&f.exportTo, "export-to", "", "with a URL INPUT: keep the exported files in this local folder (default: a private temporary folder, deleted afterwards)")
 	addExportFlags(fl, &f.export)
 	addFHIRURLFlag(fl, &f.export.fhirURL)
 	addAuthFlags(fl, &f.export.auth)
 	setGroupedHelp(cmd, []flagGroup{
-		{"Tasks and output", []string{"task", "allow-missing-resources", "output-format", "batch-size", "errors-to", "comment"}},
+		{"Tasks and output", []string{"task", "allow-missing-resources", "output-format", "batch-size", "errors-to", "comment", "lock-wait"}},
 		{"Input", []string{"allow-export-errors", "input-format", "export-group", "export-timestamp", "workers"}},
 		{"Bulk export (when INPUT is a FHIR server URL)", exportFlagNames},
 		{"Authentication with the FHIR server", append([]string{"fhir-url"}, authFlagNames...)},
@@ -127,7 +130,8 @@ func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
 func (f etlFlags) config(args []string, fhirURLGiven bool) (etl.Config, error) {
 	cfg := etl.Config{InputDir: args[0], OutputDir: args[1], PHIDir: args[2],
 		BatchSize: f.batchSize, Comment: f.comment, ErrorsTo: f.errorsTo,
-		ExportGroup: f.exportGroup, AllowMissingResources: f.allowMissing, AllowExportErrors: f.allowErrors, Workers: f.workers}
+		ExportGroup: f.exportGroup, AllowMissingResources: f.allowMissing, AllowExportErrors: f.allowErrors, Workers: f.workers,
+		LockWait: f.lockWait}
 	if f.inputFormat != "ndjson" {
 		return cfg, exitf(ExitArgsInvalid, "--input-format %q is not supported (use ndjson)", f.inputFormat)
 	}
@@ -152,6 +156,9 @@ func (f etlFlags) config(args []string, fhirURLGiven bool) (etl.Config, error) {
 	if !isURL(cfg.InputDir) && f.export.auth != (fhir.AuthConfig{}) && !fhirURLGiven {
 		return cfg, exitf(ExitArgsConflict, "you provided FHIR server authentication options (--smart-client-id, "+
 			"--bearer-token, ...) but INPUT is a folder, not a FHIR server URL")
+	}
+	if f.lockWait < 0 {
+		return cfg, exitf(ExitArgsInvalid, "--lock-wait must not be negative")
 	}
 	if f.workers < 0 {
 		return cfg, exitf(ExitArgsInvalid, "--workers must be 0 (one per CPU) or more")
@@ -233,6 +240,9 @@ func etlExit(err error) error {
 		{etl.ErrMissingResources, ExitMissingRequestedResource},
 		{etl.ErrNoTasks, ExitTaskSetEmpty},
 		{etl.ErrUnknownTask, ExitTaskUnknown},
+		{store.ErrLocked, ExitLocked},
+		{store.ErrLockLost, ExitLockLost},
+		{etl.ErrForeignFiles, ExitForeignFiles},
 	}
 	for _, c := range codes {
 		if errors.Is(err, c.target) {

@@ -14,6 +14,7 @@ import (
 	"cumulus-etl/internal/etl"
 	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/progress"
+	"cumulus-etl/internal/scratch"
 )
 
 // exportInput runs the bulk export for an etl whose INPUT is a FHIR server URL ("internal
@@ -24,11 +25,16 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 	rawURL := cfg.InputDir
 	dir := f.exportTo
 	if dir == "" {
-		// MkdirTemp makes the folder 0700: exported files are PHI.
-		if dir, err = os.MkdirTemp("", "cumulus-etl-export-"); err != nil {
+		// A scratch folder is 0700 (exported files are PHI), and a later run removes it if this
+		// one is killed before its cleanup.
+		tmp, err := scratch.New("")
+		if err != nil {
 			return cleanup, fmt.Errorf("creating a temporary export folder: %w", err)
 		}
-		cleanup = func() { os.RemoveAll(dir) }
+		cleanup = func() { tmp.Remove() }
+		if dir, err = tmp.MkdirTemp("export-"); err != nil {
+			return cleanup, fmt.Errorf("creating a temporary export folder: %w", err)
+		}
 	} else if err := checkExportDir("--export-to", dir); err != nil {
 		return cleanup, err
 	}

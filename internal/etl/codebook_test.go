@@ -30,7 +30,9 @@ func TestSetUpCodebook_OneSaltWhenAnotherRunStoresFirst(t *testing.T) {
 	if err := storeCodebook(ctx, st.phi, mine); !errors.Is(err, errCodebookRaced) {
 		t.Fatalf("storing a second new codebook: %v, want errCodebookRaced", err)
 	}
-	got, err := setUpCodebook(ctx, st)
+	_, locks := newRunLocks(ctx, 0)
+	defer locks.releaseAll()
+	got, err := setUpCodebook(ctx, st, locks)
 	if err != nil {
 		t.Fatal(err)
 	}

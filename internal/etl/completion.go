@@ -10,6 +10,7 @@ import (
 
 	json "github.com/goccy/go-json"
 
+	"cumulus-etl/internal/scratch"
 	"cumulus-etl/internal/tables"
 )
 
@@ -31,7 +32,7 @@ type completionInfo struct {
 }
 
 // writeCompletion appends this run's rows to etl__completion, keeping every earlier row.
-func writeCompletion(ctx context.Context, format tables.Format, info completionInfo, tableNames []string) error {
+func writeCompletion(ctx context.Context, format tables.Format, mayPublish func() error, info completionInfo, tableNames []string) error {
 	w, err := format.Create(ctx, completionTable)
 	if err != nil {
 		return err
@@ -56,7 +57,7 @@ func writeCompletion(ctx context.Context, format tables.Format, info completionI
 			return err
 		}
 	}
-	return commitTable(w, completionTable)
+	return commitTable(w, completionTable, mayPublish)
 }
 
 // encounterCompletion collects the encounters of this run and merges them into
@@ -68,8 +69,8 @@ type encounterCompletion struct {
 	dir  string
 }
 
-func newEncounterCompletion(tempDir string, info completionInfo) (*encounterCompletion, error) {
-	dir, err := os.MkdirTemp(tempDir, "cumulus-etl-completion-")
+func newEncounterCompletion(tmp *scratch.Dir, info completionInfo) (*encounterCompletion, error) {
+	dir, err := tmp.MkdirTemp("completion-")
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func (c *encounterCompletion) add(encounterID string) error {
 
 // write merges this run's encounters with the existing table. Existing rows are written after
 // this run's rows, so where both have an encounter the existing (earlier) export time is kept.
-func (c *encounterCompletion) write(ctx context.Context, format tables.Format) error {
+func (c *encounterCompletion) write(ctx context.Context, format tables.Format, mayPublish func() error) error {
 	w, err := format.Create(ctx, completionEncountersTable)
 	if err != nil {
 		return err
@@ -119,7 +120,7 @@ func (c *encounterCompletion) write(ctx context.Context, format tables.Format) e
 	if _, err := table.finish(nil, nil); err != nil {
 		return err
 	}
-	return commitTable(w, completionEncountersTable)
+	return commitTable(w, completionEncountersTable, mayPublish)
 }
 
 // writeNew writes a row for each encounter of this run.

@@ -28,8 +28,10 @@ type Config struct {
 	ExportTimestamp time.Time // overrides the export log's transaction time
 	ExportURL       string    // the export's kick-off URL, when known
 
+	LockWait time.Duration // how long to wait for another run's lock on a table (see locks.go); 0 fails at once
+
 	Workers int    // parallel de-identification workers; 0 means one per CPU
-	TempDir string // spill space for de-duplication; "" means the system default
+	TempDir string // where the run's scratch folder goes (spill files); "" means the system default
 
 	Now     func() time.Time // injectable clock; nil means time.Now
 	Version string           // etl_version in completion rows

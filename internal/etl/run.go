@@ -14,6 +14,7 @@ import (
 	"cumulus-etl/internal/deid"
 	"cumulus-etl/internal/input"
 	"cumulus-etl/internal/outcome"
+	"cumulus-etl/internal/scratch"
 	"cumulus-etl/internal/store"
 	"cumulus-etl/internal/tables"
 )
@@ -51,6 +52,8 @@ type Report struct {
 type job struct {
 	cfg      Config
 	stores   stores
+	locks    *runLocks
+	scratch  *scratch.Dir // spill files
 	scrubber *deid.Scrubber
 	codebook *deid.Codebook
 	format   tables.Format
@@ -78,59 +81,95 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	in, err := readInput(ctx, cfg, st.in, start)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := scratch.New(cfg.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	defer tmp.Remove()
 
-	exp, err := input.Scan(ctx, st.in)
+	ctx, locks := newRunLocks(ctx, cfg.LockWait)
+	defer locks.releaseAll()
+	report, err := runLocked(ctx, cfg, st, in, &job{cfg: cfg, stores: st, locks: locks, scratch: tmp})
+	if cause := context.Cause(ctx); errors.Is(cause, store.ErrLockLost) {
+		return report, fmt.Errorf("%w\nThe run stopped; tables it had not published keep their previous version", cause)
+	}
+	return report, err
+}
+
+// runInput is what Run reads from INPUT before writing anything.
+type runInput struct {
+	start    time.Time
+	exp      *input.Export
+	info     completionInfo
+	tasks    []Task
+	outcomes *outcome.Summary
+	deleted  map[string]map[string]struct{}
+}
+
+func readInput(ctx context.Context, cfg Config, in store.Store, start time.Time) (*runInput, error) {
+	exp, err := input.Scan(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("reading input folder: %w", err)
 	}
-	info, err := exportInfo(cfg, exp)
-	if err != nil {
+	r := &runInput{start: start, exp: exp}
+	if r.info, err = exportInfo(cfg, exp); err != nil {
 		return nil, err
 	}
-	info.etlTime, info.version = isoTime(start), cfg.Version
-	tasks, err := tasksWithInput(cfg, exp)
-	if err != nil {
+	r.info.etlTime, r.info.version = isoTime(start), cfg.Version
+	if r.tasks, err = tasksWithInput(cfg, exp); err != nil {
 		return nil, err
 	}
-
-	outcomes, err := exportOutcomes(ctx, cfg, exp)
-	if err != nil {
+	if r.outcomes, err = exportOutcomes(ctx, cfg, exp); err != nil {
 		return nil, err
 	}
-	deleted, err := input.ReadDeleted(ctx, exp.Deleted)
-	if err != nil {
+	if r.deleted, err = input.ReadDeleted(ctx, exp.Deleted); err != nil {
 		return nil, fmt.Errorf("%w\nNothing was written: applying only some of the deletions would publish rows "+
 			"the export says are deleted", err)
 	}
+	return r, nil
+}
 
-	cb, err := setUpCodebook(ctx, st)
+// runLocked writes the tables under the run's locks (see locks.go).
+func runLocked(ctx context.Context, cfg Config, st stores, in *runInput, j *job) (*Report, error) {
+	j.format = &tables.NDJSON{Store: st.out, BatchSize: cfg.BatchSize}
+	if err := j.locks.takeTables(ctx, st.out, in.tasks); err != nil {
+		return nil, err
+	}
+	if err := checkForeignFiles(ctx, j.format, tableNames(in.tasks)); err != nil {
+		return nil, err
+	}
+	var jobDir string
+	err := j.locks.brief(ctx, st.out, outputLock, "etl: checking the codebook and starting a job", func() error {
+		cb, err := setUpCodebook(ctx, st, j.locks)
+		if err != nil {
+			return err
+		}
+		if j.scrubber, err = deid.NewScrubber(cb); err != nil {
+			return err
+		}
+		j.codebook = cb
+		jobDir, err = createJobConfig(ctx, st.out, in.start.Format("2006-01-02__15.04.05"), j.jobConfig(in.tasks, in.info))
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	scrubber, err := deid.NewScrubber(cb)
-	if err != nil {
-		return nil, err
-	}
-	j := &job{cfg: cfg, stores: st, scrubber: scrubber, codebook: cb,
-		format: &tables.NDJSON{Store: st.out, BatchSize: cfg.BatchSize}}
-
-	report := &Report{NoTask: filesWithoutTask(exp), Unknown: exp.Unknown, NotRead: exp.NotRead, Outcomes: outcomes}
-	for _, err := range exp.Unknown {
+	report := &Report{NoTask: filesWithoutTask(in.exp), Unknown: in.exp.Unknown, NotRead: in.exp.NotRead,
+		Outcomes: in.outcomes, JobDir: st.out.Location(jobDir)}
+	for _, err := range in.exp.Unknown {
 		fmt.Fprintf(cfg.Stderr, "  left out: %v\n", err)
 	}
 
-	jobDir, err := createJobConfig(ctx, st.out, start.Format("2006-01-02__15.04.05"), j.jobConfig(tasks, info))
-	if err != nil {
-		return nil, err
-	}
-	report.JobDir = st.out.Location(jobDir)
-
 	failed := false
 	var complete []string // tables written without a rejected row: only they get a completion row
-	for _, t := range tasks {
+	for _, t := range in.tasks {
 		taskStart := time.Now()
-		fmt.Fprintf(cfg.Stdout, "%s: reading %s\n", t.Name, describeFiles(exp.Resources[t.Resource]))
-		summary, err := j.runTask(ctx, t, exp.Resources[t.Resource], j.fakeIDs(t.Resource, deleted[t.Resource]), info)
+		fmt.Fprintf(cfg.Stdout, "%s: reading %s\n", t.Name, describeFiles(in.exp.Resources[t.Resource]))
+		summary, err := j.runTask(ctx, t, in.exp.Resources[t.Resource], j.fakeIDs(t.Resource, in.deleted[t.Resource]), in.info)
 		report.Summaries = append(report.Summaries, summary)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -148,19 +187,36 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return report, err
 		}
 	}
-	if err := writeCompletion(ctx, j.format, info, complete); err != nil {
+	err = j.locks.brief(ctx, st.out, outputLock, "etl: updating "+completionTable, func() error {
+		return writeCompletion(ctx, j.format, j.locks.check, in.info, complete)
+	})
+	if err != nil {
 		return report, err
 	}
-	report.UnknownExtensions = scrubber.UnknownExtensions()
-	report.SkippedModifierExtensions = scrubber.SkippedModifierExtensions()
-	if failed || len(exp.Unknown) > 0 {
+	report.UnknownExtensions = j.scrubber.UnknownExtensions()
+	report.SkippedModifierExtensions = j.scrubber.SkippedModifierExtensions()
+	if failed || len(in.exp.Unknown) > 0 {
 		return report, ErrTasksFailed
 	}
-	return report, saveContext(ctx, st.phi, jobContext{
-		LastSuccessfulDatetime:  start.Format("2006-01-02T15:04:05.000000-07:00"),
-		LastSuccessfulInputDir:  cfg.InputDescription,
-		LastSuccessfulOutputDir: cfg.OutputDir,
+	return report, j.locks.brief(ctx, st.phi, phiLock, "etl: updating "+contextFile, func() error {
+		return saveContext(ctx, st.phi, jobContext{
+			LastSuccessfulDatetime:  in.start.Format("2006-01-02T15:04:05.000000-07:00"),
+			LastSuccessfulInputDir:  cfg.InputDescription,
+			LastSuccessfulOutputDir: cfg.OutputDir,
+		})
 	})
+}
+
+// tableNames lists the tables the tasks write, the completion tables included.
+func tableNames(tasks []Task) []string {
+	names := []string{completionTable}
+	for _, t := range tasks {
+		names = append(names, t.Name)
+		if t.Name == "encounter" {
+			names = append(names, completionEncountersTable)
+		}
+	}
+	return names
 }
 
 func withDefaults(cfg Config) Config {
@@ -259,55 +315,6 @@ func tasksWithInput(cfg Config, exp *input.Export) ([]Task, error) {
 	return out, nil
 }
 
-// filesWithoutTask lists, per resource type that no task reads, how many files and bytes were
-// left out. (Counting their rows would mean decompressing them: as much work as a large task.)
-func filesWithoutTask(exp *input.Export) map[string]string {
-	known := map[string]bool{}
-	for _, t := range allTasks {
-		known[t.Resource] = true
-	}
-	out := map[string]string{}
-	for rt, files := range exp.Resources {
-		if !known[rt] {
-			out[rt] = describeFiles(files)
-		}
-	}
-	return out
-}
-
-func plural(n int64) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
-// describeFiles says how much input a task has, e.g. "2 files (1.3 GB)".
-func describeFiles(files []input.File) string {
-	var size int64
-	for _, f := range files {
-		size += f.Size
-	}
-	unit := "file"
-	if len(files) != 1 {
-		unit = "files"
-	}
-	return fmt.Sprintf("%d %s (%s)", len(files), unit, humanBytes(size))
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 func (j *job) fakeIDs(resourceType string, ids map[string]struct{}) map[string]struct{} {
 	out := make(map[string]struct{}, len(ids))
 	for id := range ids {
@@ -336,14 +343,14 @@ func (j *job) runTask(ctx context.Context, t Task, files []input.File, deleted m
 	var enc *encounterCompletion
 	if t.Name == "encounter" {
 		var err error
-		if enc, err = newEncounterCompletion(j.cfg.TempDir, info); err != nil {
+		if enc, err = newEncounterCompletion(j.scratch, info); err != nil {
 			return summary, err
 		}
 		defer enc.close()
 		run.onRow = enc.add
 		// Written before the encounter table is swapped in, as Cumulus ETL does, so no encounter
 		// is ever visible without its completion row.
-		run.beforeCommit = func() error { return enc.write(ctx, j.format) }
+		run.beforeCommit = func() error { return enc.write(ctx, j.format, j.locks.check) }
 	}
 	err := run.run(ctx)
 	if cerr := rejects.close(); err == nil {

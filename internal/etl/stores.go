@@ -39,13 +39,27 @@ func openStores(ctx context.Context, cfg Config, withInput bool) (stores, error)
 	return st, nil
 }
 
-// setUpCodebook loads or creates the codebook, checked against OUTPUT before anything is written.
-// Of several first runs, the first to store its codebook wins and the others use it.
-func setUpCodebook(ctx context.Context, st stores) (*deid.Codebook, error) {
+// setUpCodebook loads or creates the codebook, checked against OUTPUT before anything is written
+// (the caller holds OUTPUT's lock, so no other run registers a job meanwhile). Of several first
+// runs, the first to store its codebook wins and the others use it; an old codebook is upgraded
+// under PHI's lock, read again there so that two runs cannot give it two codebook ids.
+func setUpCodebook(ctx context.Context, st stores, locks *runLocks) (*deid.Codebook, error) {
 	for {
 		cb, err := loadCodebook(ctx, st.phi)
 		if err != nil {
 			return nil, err
+		}
+		if cb.stored && cb.cb.Modified() {
+			err = locks.brief(ctx, st.phi, phiLock, "etl: upgrading the codebook", func() error {
+				if cb, err = loadCodebook(ctx, st.phi); err != nil {
+					return err
+				}
+				if err := checkCodebookID(ctx, st.out, cb.cb.ID()); err != nil {
+					return err
+				}
+				return storeCodebook(ctx, st.phi, cb)
+			})
+			return cb.cb, err
 		}
 		if err := checkCodebookID(ctx, st.out, cb.cb.ID()); err != nil {
 			return nil, err

@@ -51,7 +51,7 @@ type taskRun struct {
 }
 
 func (t *taskRun) run(ctx context.Context) error {
-	spillDir, err := os.MkdirTemp(t.job.cfg.TempDir, "cumulus-etl-"+t.task.Name+"-")
+	spillDir, err := t.job.scratch.MkdirTemp(t.task.Name + "-")
 	if err != nil {
 		return fmt.Errorf("creating a temporary folder: %w", err)
 	}
@@ -118,10 +118,14 @@ func (t *taskRun) run(ctx context.Context) error {
 			return err
 		}
 	}
-	return commitTable(w, t.task.Name)
+	return commitTable(w, t.task.Name, t.job.locks.check)
 }
 
-func commitTable(w tables.Writer, name string) error {
+// commitTable publishes a table, unless mayPublish says the run lost a lock it holds.
+func commitTable(w tables.Writer, name string, mayPublish func() error) error {
+	if err := mayPublish(); err != nil {
+		return fmt.Errorf("table %s not published: %w", name, err)
+	}
 	if err := w.Commit(); err != nil {
 		return fmt.Errorf("writing table %s: %w", name, err)
 	}
