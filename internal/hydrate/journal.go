@@ -16,17 +16,22 @@ import (
 // journal is an append-only ndjson file of downloads, under DIR/.cumulus-hydrate. Each download
 // is appended with one write as soon as it arrives, so a run killed at any moment (kill -9 too)
 // keeps everything it had downloaded; a torn last line is cut off when the journal is opened.
-// Only each entry's key and place are held in memory; entries are read back when needed.
+// Only each entry's key and place are held in memory, and only until the entry is taken (its
+// note written into the file); entries are read back from disk when needed.
 type journal struct {
 	path string
 
 	mu    sync.Mutex
 	f     *os.File
 	size  int64
-	index map[string]span // key → entry
+	index map[string]*span // key → entry
 }
 
-type span struct{ off, n int64 }
+// span is where an entry is, and how many lines wait to take it.
+type span struct {
+	off, n int64
+	uses   int
+}
 
 // journalEntry is one download: its key, and the bytes (with how to read them).
 type journalEntry struct {
@@ -46,7 +51,7 @@ func openJournal(path string) (*journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening journal %s: %w", path, err)
 	}
-	j := &journal{path: path, f: f, index: map[string]span{}}
+	j := &journal{path: path, f: f, index: map[string]*span{}}
 	if err := j.load(); err != nil {
 		f.Close()
 		return nil, err
@@ -67,7 +72,7 @@ func (j *journal) load() error {
 			if json.Unmarshal(line, &e) != nil || e.Key == "" {
 				break // a damaged entry: drop it and everything after it
 			}
-			j.index[e.Key] = span{off, int64(len(line))}
+			j.index[e.Key] = &span{off: off, n: int64(len(line))}
 			off += int64(len(line))
 			continue
 		}
@@ -83,11 +88,14 @@ func (j *journal) load() error {
 	return nil
 }
 
-// has reports whether key was journaled.
-func (j *journal) has(key string) bool {
+// claim reports whether key was journaled and, if so, reserves the entry for one take.
+func (j *journal) claim(key string) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	_, ok := j.index[key]
+	s, ok := j.index[key]
+	if ok {
+		s.uses++
+	}
 	return ok
 }
 
@@ -103,9 +111,27 @@ func (j *journal) add(e journalEntry) error {
 	if _, err := j.f.WriteAt(b, j.size); err != nil {
 		return fmt.Errorf("writing journal %s: %w", j.path, err)
 	}
-	j.index[e.Key] = span{j.size, int64(len(b))}
+	uses := 1 // the line that asked for the download takes it
+	if old := j.index[e.Key]; old != nil {
+		uses += old.uses
+	}
+	j.index[e.Key] = &span{off: j.size, n: int64(len(b)), uses: uses}
 	j.size += int64(len(b))
 	return nil
+}
+
+// take reads back the entry for key for a line that claimed it (or asked for its download), and
+// forgets the entry once no other line waits for it.
+func (j *journal) take(key string) (journalEntry, error) {
+	e, err := j.get(key)
+	j.mu.Lock()
+	if s := j.index[key]; s != nil {
+		if s.uses--; s.uses <= 0 {
+			delete(j.index, key)
+		}
+	}
+	j.mu.Unlock()
+	return e, err
 }
 
 // get reads back the entry for key.

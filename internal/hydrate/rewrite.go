@@ -147,7 +147,7 @@ func (r *runner) readLines(ctx context.Context, typ string, rd *ndjson.Reader, j
 			switch p := r.planFor(a, skip); p {
 			case planFetch:
 				key := a.MediaType + " " + a.URL
-				item.fills = append(item.fills, fill{att: a, key: key, journaled: j.has(key)})
+				item.fills = append(item.fills, fill{att: a, key: key, journaled: j.claim(key)})
 			case planRelative:
 				r.stats.Relative.Add(1)
 				r.fail(Failure{Where: where, URL: redact(a.URL), Reason: ErrRelativeURL.Error()})
@@ -233,7 +233,7 @@ func (r *runner) writeLine(w io.Writer, item *lineItem, j *journal) (int, error)
 		if !f.journaled {
 			continue
 		}
-		e, err := j.get(f.key)
+		e, err := j.take(f.key)
 		if err != nil {
 			return 0, err
 		}
