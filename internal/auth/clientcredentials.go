@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -198,25 +197,4 @@ func parseExpiresIn(raw json.RawMessage) time.Duration {
 		return maxTokenLifetime
 	}
 	return time.Duration(secs * float64(time.Second))
-}
-
-// Scopes returns the sorted system scopes for reading the given resource types (AU-40, AU-41):
-// system/<Type>.read, or system/<Type>.rs when v2 is set. Binary is added when DocumentReference
-// is asked for, since clinical notes are fetched as Binary.
-func Scopes(resources []string, v2 bool) []string {
-	types := slices.Clone(resources)
-	if slices.Contains(types, "DocumentReference") {
-		types = append(types, "Binary")
-	}
-	slices.Sort(types)
-	types = slices.Compact(types)
-	suffix := ".read"
-	if v2 {
-		suffix = ".rs"
-	}
-	out := make([]string, 0, len(types))
-	for _, t := range types {
-		out = append(out, "system/"+t+suffix)
-	}
-	return out
 }

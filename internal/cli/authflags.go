@@ -37,6 +37,8 @@ func authExitCode(err error) int {
 		return ExitArgsInvalid
 	case errors.Is(err, fhir.ErrAuthFailed):
 		return ExitFHIRAuthFailed
+	case errors.Is(err, fhir.ErrUnreachable):
+		return ExitGeneric // as the README says for a server that cannot be reached at all
 	}
 	return ExitGeneric
 }

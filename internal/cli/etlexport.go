@@ -39,10 +39,10 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 		return cleanup, err
 	}
 
-	types := etl.Resources(cfg.Tasks)
 	display := newDisplay(stderr, f.export.quiet)
 	defer display.Close()
-	client, err := newExportClient(ctx, display, rawURL, f.export.fhirURL, types, f.export.auth)
+	req := typeRequest{types: etl.Resources(cfg.Tasks), explicit: cfg.ExplicitTasks, allowMissing: cfg.AllowMissingResources}
+	client, types, err := connectForExport(ctx, display, rawURL, f.export.fhirURL, req, f.export.auth)
 	if err != nil {
 		return cleanup, err
 	}

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -102,23 +100,20 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 	} else if err := checkExportDir("DIR", dir); err != nil {
 		return err
 	}
-	types, err := exportTypes(c)
+	types, explicit, err := exportTypes(c, rawURL)
 	if err != nil {
 		return err
-	}
-	if len(types) == 0 && !strings.Contains(rawURL, "_type=") {
-		types = etl.Resources(etl.AllTasks()) // Cumulus asks for the default tasks' resources
 	}
 	if err := c.inline.validate(); err != nil {
 		return err
 	}
-	scopes := types
+	req := typeRequest{types: types, explicit: explicit, silent: c.cancel}
 	if c.inline.enabled {
-		scopes = append(scopeTypes(rawURL, types), "Binary") // the notes
+		req.extraScopes = []string{"Binary"} // the notes
 	}
 	display := newDisplay(stderr, c.quiet)
 	defer display.Close()
-	client, err := newExportClient(ctx, display, rawURL, c.fhirURL, scopes, c.auth)
+	client, types, err := connectForExport(ctx, display, rawURL, c.fhirURL, req, c.auth)
 	if err != nil {
 		return err
 	}
@@ -185,22 +180,6 @@ func isFHIRTime(s string) bool {
 	return false
 }
 
-// newExportClient connects to the FHIR server behind rawURL (or fhirURL, a prefix of it) with the
-// given credentials. Its warnings (retries, odd server answers) go to the display, so a slow or
-// unreachable server is visible.
-func newExportClient(ctx context.Context, display progress.Reporter, rawURL, fhirURL string, types []string, auth fhir.AuthConfig) (*fhir.Client, error) {
-	base, err := fhirBase(rawURL, fhirURL)
-	if err != nil {
-		return nil, err
-	}
-	client, err := fhir.New(ctx, fhir.Options{BaseURL: base, Auth: auth, Resources: scopeTypes(rawURL, types),
-		Version: Version, MaxConnsPerHost: bulk.DefaultMaxConcurrency, Logger: warningLogger(display)})
-	if err != nil {
-		return nil, &ExitError{Code: authExitCode(err), Err: err}
-	}
-	return client, nil
-}
-
 // doExport runs one export into dir, creating dir if needed. A failure that leaves dir empty
 // removes the dir it created (a refused kick-off leaves log.ndjson, which is kept). After a
 // failure the result is nil, or what the export got (when the server reported errors in its
@@ -220,38 +199,6 @@ func doExport(ctx context.Context, display progress.Reporter, client bulk.Doer, 
 		return res, &ExitError{Code: exportExitCode(err), Err: err} // res may say what was downloaded
 	}
 	return res, nil
-}
-
-// exportTypes resolves --type and --task: --type alone replaces the default set, --task adds the
-// tasks' resources, and with neither the URL's own _type (if any) or every default task is used.
-func exportTypes(c exportConfig) ([]string, error) {
-	var types []string
-	if len(c.tasks) > 0 {
-		tasks, err := etl.SelectTasks(c.tasks)
-		if err != nil {
-			return nil, &ExitError{Code: ExitTaskUnknown, Err: err}
-		}
-		types = etl.Resources(tasks)
-	}
-	types = append(types, c.types...)
-	slices.Sort(types)
-	return slices.Compact(types), nil
-}
-
-// scopeTypes lists the resource types the token needs: the requested ones plus the URL's _type;
-// with none at all, every default task's resource.
-func scopeTypes(rawURL string, types []string) []string {
-	out := append([]string(nil), types...)
-	if u, err := url.Parse(rawURL); err == nil {
-		for _, v := range u.Query()["_type"] {
-			out = append(out, strings.Split(v, ",")...)
-		}
-	}
-	if len(out) == 0 {
-		out = etl.Resources(etl.AllTasks())
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // exportExitCode maps an export error to its exit code (Cumulus: any export failure is 16).

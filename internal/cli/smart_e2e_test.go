@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"encoding/pem"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,34 +28,7 @@ func TestETL_SMARTBackendServicesEndToEnd(t *testing.T) {
 	}
 	files := bulktest.New(bulktest.Script{Files: sampleFiles(t)})
 	defer files.Close()
-	ehr := fhirtest.NewServer(t, fhirtest.WithPublicJWKS(publicJWKS))
-	// The EHR's bulk endpoints relay to the file host's export, whose manifest lists its own URLs.
-	ehr.Handle("GET Group/G1/$export", func(w http.ResponseWriter, r *http.Request) {
-		resp, err := http.Get(files.GroupURL() + "/$export?" + r.URL.RawQuery)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		resp.Body.Close()
-		w.Header().Set("Content-Location", ehr.BaseURL+"export-status")
-		w.WriteHeader(http.StatusAccepted)
-	})
-	ehr.Handle("GET export-status", func(w http.ResponseWriter, r *http.Request) {
-		resp, err := http.Get(files.URL + "/status")
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer resp.Body.Close()
-		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-	})
-	ehr.Handle("DELETE export-status", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
-	caFile := filepath.Join(tmp, "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ehr.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	ehr, caFile := smartEHR(t, files, fhirtest.WithPublicJWKS(publicJWKS))
 	clientIDFile := filepath.Join(tmp, "client-id")
 	os.WriteFile(clientIDFile, []byte("\n"+fhirtest.ClientID+"\n"), 0o600)
 

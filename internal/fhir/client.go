@@ -11,10 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
-	"github.com/google/uuid"
-
-	"cumulus-etl/internal/auth"
 	"cumulus-etl/internal/redact"
 )
 
@@ -25,13 +23,31 @@ type Client struct {
 	caps Capabilities
 	auth authSetup
 	log  *slog.Logger
+
+	scoped    *authTransport // attaches credentials; Authorize gives it the token source
+	tokenHTTP *http.Client   // sends token requests (no credentials of ours on them)
+	tokenURL  string         // SMART only
+	now       func() time.Time
 }
 
-// New validates the credentials, reads the server's CapabilityStatement once (FHIR version,
-// software name, resource types), and for SMART discovers the token endpoint and fetches the
-// first access token right away, so bad credentials fail before any work starts (later tokens
-// are fetched as the cached one nears expiry). Errors wrap the sentinels of options.go.
+// New connects (see Connect) and authorizes for reading opts.Resources (see Authorize), so bad
+// credentials fail before any work starts. Errors wrap the sentinels of options.go.
 func New(ctx context.Context, opts Options) (*Client, error) {
+	c, err := Connect(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Authorize(ctx, opts.Resources); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Connect validates the credentials and reads what the server says about itself, without
+// authorizing yet: its CapabilityStatement (FHIR version, software name, resource types) and,
+// for SMART, its smart-configuration (token endpoint, scopes_supported). Callers that choose
+// what to read from the server's resource types call Authorize next.
+func Connect(ctx context.Context, opts Options) (*Client, error) {
 	opts = opts.withDefaults()
 	if opts.CAFile == "" {
 		opts.CAFile = opts.Auth.CAFile
@@ -61,42 +77,15 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return hc
 	}
 	scoped := &authTransport{next: inner, origin: base, cred: staticCredential(setup.static), extra: http.Header{}}
-	c := &Client{base: base, http: newHTTPClient(withRetries(scoped)), auth: setup, log: opts.Logger}
+	c := &Client{base: base, http: newHTTPClient(withRetries(scoped)), auth: setup, log: opts.Logger,
+		scoped: scoped, tokenHTTP: newHTTPClient(withRetries(inner)), now: opts.Now}
 
 	discoverCtx := ctx
 	if setup.smart() {
 		discoverCtx = NoCredentials(ctx) // no token yet; metadata and smart-configuration are public
 	}
-	tokenURL, err := c.discover(discoverCtx, setup.smart())
-	if err != nil {
+	if c.tokenURL, err = c.discover(discoverCtx, setup.smart()); err != nil {
 		return nil, err
-	}
-	if setup.smart() {
-		cc := &auth.ClientCredentials{
-			HTTPClient: newHTTPClient(withRetries(inner)),
-			TokenURL:   tokenURL,
-			ClientID:   setup.clientID,
-			Key:        setup.key,
-			Scopes:     auth.Scopes(opts.Resources, c.caps.SMART.V2ScopesOnly()),
-			Now:        opts.Now,
-			NewJTI:     uuid.NewString,
-		}
-		cache := auth.NewTokenCache(func(ctx context.Context) (auth.Token, error) {
-			tok, err := cc.Fetch(ctx)
-			if missing := auth.UngrantedScopes(cc.Scopes, tok.Scope); err == nil && len(missing) > 0 {
-				c.log.Warn("the access token does not cover every requested scope; the server may refuse or silently skip these resource types (AU-22)",
-					"missing", missing, "granted", tok.Scope)
-			}
-			return tok, err
-		}, opts.Now)
-		scoped.cred = tokenCredential{cache: cache}
-		if _, err := scoped.cred.authorization(ctx); err != nil {
-			return nil, err
-		}
-		c.rereadGuardedMetadata(ctx)
-		if c.caps.IsEpic() {
-			scoped.extra.Set("Epic-Client-ID", setup.clientID)
-		}
 	}
 	return c, nil
 }

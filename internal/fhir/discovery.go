@@ -141,15 +141,19 @@ func getJSON(ctx context.Context, client *Client, ref string, v any) error {
 // discover reads the CapabilityStatement and, for SMART, the smart-configuration, and returns
 // the token endpoint: the well-known one, else the CapabilityStatement's oauth-uris one
 // (AU-01, AU-05, EC-37), resolved against the base URL (AU-04, EC-38). A failing metadata
-// request is only a warning unless its token URL is needed.
+// request is only a warning unless its token URL is needed; a server that gives no HTTP answer
+// at all (refused, unknown host, time-out, after the retries) is ErrUnreachable.
 func (c *Client) discover(ctx context.Context, needToken bool) (string, error) {
 	var cs capabilityStatement
 	metaErr := getJSON(ctx, c, "metadata", &cs)
-	if metaErr != nil {
+	if metaErr != nil && !unreachable(metaErr) {
 		c.log.Warn("could not read the server's CapabilityStatement", "error", metaErr)
 	}
 	fallback := cs.apply(&c.caps)
 	if !needToken {
+		if unreachable(metaErr) {
+			return "", fmt.Errorf("%w: %s: %w", ErrUnreachable, redact.Of(c.base), metaErr)
+		}
 		return "", nil
 	}
 	wellKnownErr := getJSON(ctx, c, ".well-known/smart-configuration", &c.caps.SMART)
@@ -158,7 +162,7 @@ func (c *Client) discover(ctx context.Context, needToken bool) (string, error) {
 		tokenURL = fallback
 	}
 	if tokenURL == "" && unreachable(wellKnownErr) && unreachable(metaErr) {
-		return "", fmt.Errorf("cannot reach the FHIR server %s: %w", redact.Of(c.base), metaErr)
+		return "", fmt.Errorf("%w: %s: %w", ErrUnreachable, redact.Of(c.base), metaErr)
 	}
 	if tokenURL == "" {
 		return "", fmt.Errorf("%w: server %s does not expose an OAuth token endpoint (smart-configuration: %v; metadata: %v)",

@@ -18,7 +18,7 @@ func TestDiscovery_UnreachableServerIsNotAnAuthFailure(t *testing.T) {
 	opts := s.Options("Patient")
 	s.Close()
 	_, err := fhir.New(context.Background(), opts)
-	if err == nil || errors.Is(err, fhir.ErrAuthFailed) || !strings.Contains(err.Error(), "cannot reach the FHIR server") {
+	if !errors.Is(err, fhir.ErrUnreachable) || errors.Is(err, fhir.ErrAuthFailed) || !strings.Contains(err.Error(), "cannot reach the FHIR server") {
 		t.Errorf("err = %v", err)
 	}
 }

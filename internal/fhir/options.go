@@ -25,6 +25,9 @@ var (
 	ErrAuthFailed = errors.New("authorization with the FHIR server failed")
 	// ErrInsecureURL: a plain-http URL for a server that is not on this machine.
 	ErrInsecureURL = errors.New("refusing a plain-http URL")
+	// ErrUnreachable: the server gave no HTTP answer at all (connection refused, unknown host,
+	// time-out), after the retries (exit 1).
+	ErrUnreachable = errors.New("cannot reach the FHIR server")
 )
 
 // AuthConfig is how the user authenticates, copied from the command-line flags. At most one

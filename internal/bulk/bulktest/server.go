@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,6 +75,7 @@ type Script struct {
 	TransactionTime string            // default 2015-02-07T13:28:17.239+02:00
 	ChunkDelay      time.Duration     // pause after every 64 KiB of file body (slow links, crash tests)
 	Binaries        map[string]string // notes served as text/plain at /fhir/Binary/{id}, by id
+	ResourceTypes   []string          // listed by the CapabilityStatement; a kick-off _type naming another is refused (400), as the reference server does
 }
 
 // The credentials inside SignedURLs file URLs: they must appear in no output, log or error.
@@ -193,7 +195,7 @@ func (s *Server) serveFHIR(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case p == "/fhir/metadata":
-		io.WriteString(w, `{"resourceType":"CapabilityStatement","fhirVersion":"4.0.1","software":{"name":"Test","version":"0.git","releaseDate":"2024-01-01"}}`)
+		s.metadata(w)
 	case strings.HasSuffix(p, "/$export"):
 		s.kickoff(w, r)
 	case p == "/status" && r.Method == http.MethodDelete:
@@ -247,12 +249,48 @@ func writeReply(w http.ResponseWriter, rep Reply) {
 	io.WriteString(w, rep.Body)
 }
 
+// metadata answers the CapabilityStatement, listing Script.ResourceTypes.
+func (s *Server) metadata(w http.ResponseWriter) {
+	var resources []map[string]string
+	for _, t := range s.s.ResourceTypes {
+		resources = append(resources, map[string]string{"type": t})
+	}
+	cs := map[string]any{"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1",
+		"software": map[string]string{"name": "Test", "version": "0.git", "releaseDate": "2024-01-01"}}
+	if resources != nil {
+		cs["rest"] = []any{map[string]any{"mode": "server", "resource": resources}}
+	}
+	b, _ := jsonMarshal(cs)
+	w.Write(b)
+}
+
+// unknownType returns a kick-off _type value the server does not have, or "".
+func (s *Server) unknownType(r *http.Request) string {
+	if len(s.s.ResourceTypes) == 0 {
+		return ""
+	}
+	for _, v := range r.URL.Query()["_type"] {
+		for _, t := range strings.Split(v, ",") {
+			if !slices.Contains(s.s.ResourceTypes, t) {
+				return t
+			}
+		}
+	}
+	return ""
+}
+
 func (s *Server) kickoff(w http.ResponseWriter, r *http.Request) {
 	n := s.count("kickoff")
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	s.bodies = append(s.bodies, r.URL.RawQuery+string(body))
 	s.mu.Unlock()
+	if t := s.unknownType(r); t != "" {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"Resources of type %q do not exist on this server"}]}`, t)
+		return
+	}
 	if s.s.RequirePost && r.Method != http.MethodPost {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,13 +56,17 @@ func (s *Server) smartConfiguration(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.relToken {
 		endpoint = "../auth/token"
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"token_endpoint":                                   endpoint,
 		"grant_types_supported":                            []string{"client_credentials"},
 		"token_endpoint_auth_methods_supported":            []string{"private_key_jwt"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"RS384", "ES384"},
 		"capabilities":                                     s.cfg.capabilities,
-	})
+	}
+	if s.cfg.supported != nil {
+		doc["scopes_supported"] = s.cfg.supported
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 func (s *Server) metadata(w http.ResponseWriter, _ *http.Request) {
@@ -73,11 +78,7 @@ func (s *Server) metadata(w http.ResponseWriter, _ *http.Request) {
 		"rest": []any{map[string]any{
 			"mode":      "server",
 			"operation": []any{map[string]any{"name": "export"}},
-			"resource": []any{
-				map[string]any{"type": "Patient", "operation": []any{map[string]any{"name": "export"}}},
-				map[string]any{"type": "Group", "operation": []any{map[string]any{"name": "export"}}},
-				map[string]any{"type": "DocumentReference"},
-			},
+			"resource":  s.resources(),
 			"security": map[string]any{"extension": []any{map[string]any{
 				"url":       "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
 				"extension": []any{map[string]any{"url": "token", "valueUri": s.TokenURL}},
@@ -103,6 +104,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.verifyAssertion(assertion); err != nil {
 		OAuthError(http.StatusUnauthorized, "invalid_client", err.Error(), "")(w, r)
+		return
+	}
+	if msg := s.refuseScope(r.PostForm.Get("scope")); msg != "" {
+		OAuthError(http.StatusBadRequest, "invalid_scope", msg, "")(w, r)
 		return
 	}
 	s.mu.Lock()
@@ -166,9 +171,14 @@ func (s *Server) requireToken(h http.HandlerFunc) http.HandlerFunc {
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			s.mu.Lock()
 			valid := ok && s.tokens[tok]
+			expired := valid && s.refusedToken(tok)
 			s.mu.Unlock()
 			if !valid {
 				Outcome(http.StatusUnauthorized, "login", "Unauthorized: no valid access token")(w, r)
+				return
+			}
+			if expired {
+				http.Error(w, "Token expired", http.StatusUnauthorized)
 				return
 			}
 		}
@@ -180,4 +190,42 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// resources lists the CapabilityStatement's resources; Patient and Group offer $export.
+func (s *Server) resources() []any {
+	var out []any
+	for _, t := range s.cfg.types {
+		r := map[string]any{"type": t}
+		if t == "Patient" || t == "Group" {
+			r["operation"] = []any{map[string]any{"name": "export"}}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// refuseScope returns why the token endpoint refuses the requested scope, or "".
+func (s *Server) refuseScope(scope string) string {
+	for _, sc := range strings.Fields(scope) {
+		rest, _ := strings.CutPrefix(sc, "system/")
+		typ, perms, _ := strings.Cut(rest, ".")
+		v2 := perms != "read" && perms != "write" && perms != "*"
+		switch {
+		case s.cfg.scopeSyntax == "v1" && v2, s.cfg.scopeSyntax == "v2" && !v2:
+			return fmt.Sprintf("Invalid scope: %q", sc)
+		case s.cfg.strictScopes && typ != "*" && !slices.Contains(s.cfg.types, typ):
+			return fmt.Sprintf("Resources of type %q do not exist on this server (requested by scope %q)", typ, sc)
+		}
+	}
+	return ""
+}
+
+// refusedToken reports whether tok is one of the tokens WithRefusedTokens refuses (s.mu held).
+func (s *Server) refusedToken(tok string) bool {
+	var n int
+	if _, err := fmt.Sscanf(tok, "fhirtest-token-%d", &n); err != nil {
+		return false
+	}
+	return s.cfg.refused < 0 || n <= s.cfg.refused
 }

@@ -67,6 +67,11 @@ type config struct {
 	now          func() time.Time
 	requireAuth  bool
 	grantedScope *string
+	types        []string // CapabilityStatement resource types
+	supported    []string // scopes_supported; nil: not advertised
+	strictScopes bool     // refuse scopes for types not in types, as the SMART reference server does
+	scopeSyntax  string   // "v1" or "v2": refuse scopes of the other syntax with invalid_scope
+	refused      int      // the first refused tokens get 401 "Token expired" on use; <0: all of them
 }
 
 // Option changes how a Server behaves.
@@ -98,6 +103,27 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // WithGrantedScope makes the token endpoint grant scope instead of the requested scopes.
 func WithGrantedScope(scope string) Option { return func(c *config) { c.grantedScope = &scope } }
 
+// WithResourceTypes sets the resource types the CapabilityStatement lists (default: Patient,
+// Group and DocumentReference).
+func WithResourceTypes(types ...string) Option { return func(c *config) { c.types = types } }
+
+// WithScopesSupported makes the smart-configuration list scopes_supported.
+func WithScopesSupported(scopes ...string) Option { return func(c *config) { c.supported = scopes } }
+
+// WithStrictScopes makes the token endpoint refuse, with invalid_scope, a scope for a resource
+// type the CapabilityStatement does not list, as the SMART reference server does
+// ('Resources of type "Binary" do not exist on this server').
+func WithStrictScopes() Option { return func(c *config) { c.strictScopes = true } }
+
+// WithScopeSyntax makes the token endpoint refuse scopes of the other syntax ("v1" accepts only
+// .read-style scopes, "v2" only .rs-style ones) with invalid_scope.
+func WithScopeSyntax(syntax string) Option { return func(c *config) { c.scopeSyntax = syntax } }
+
+// WithRefusedTokens makes FHIR routes answer 401 "Token expired" to requests carrying one of the
+// first n tokens issued (all of them when n < 0), as the SMART reference server's
+// request_expired_token simulation does.
+func WithRefusedTokens(n int) Option { return func(c *config) { c.refused = n } }
+
 // WithoutAuth lets FHIR routes answer requests that carry no token.
 func WithoutAuth() Option { return func(c *config) { c.requireAuth = false } }
 
@@ -106,7 +132,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{
 		cfg: config{softwareName: "fhirtest", capabilities: []string{"permission-v1", "permission-v2"},
-			wellKnown: true, expiresIn: 300, now: time.Now, requireAuth: true},
+			wellKnown: true, expiresIn: 300, now: time.Now, requireAuth: true, types: []string{"Patient", "Group", "DocumentReference"}},
 		faults: map[string][]http.HandlerFunc{}, tokens: map[string]bool{}, jtis: map[string]bool{},
 		requests: map[string]int{}, mux: http.NewServeMux(),
 	}
