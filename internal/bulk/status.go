@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/progress"
 	"cumulus-etl/internal/redact"
 )
@@ -112,6 +113,11 @@ func (r *run) pollOnce(ctx context.Context, pageURL string, ps *pollState) (poll
 	}
 	msg := errorMessage(resp, body)
 	_ = r.log.statusError(resp.StatusCode, bodyForLog(body), msg, resp.Header)
+	if resp.StatusCode == http.StatusUnauthorized {
+		// The client already got one fresh token and tried again (AU-30, issue 13 item 7).
+		return pollStep{}, fmt.Errorf("%w: %w: the server refused the status request %s even with a fresh token: %s",
+			ErrExportFailed, fhir.ErrAuthFailed, redact.URL(pageURL), msg)
+	}
 	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
 		// EC-43, ST-09: the job expired, was deleted, or the server restarted; polling cannot help.
 		return pollStep{}, fmt.Errorf("%w: the server no longer knows this export (%s answered %s); it has expired or was "+

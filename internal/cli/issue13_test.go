@@ -170,3 +170,25 @@ func TestIssue13Item7RefusedTokenLeavesNoEmptyDir(t *testing.T) {
 		t.Errorf("DIR left behind: %v", err)
 	}
 }
+
+// TestIssue13Item7ExpiredTokenGetsOneFreshTokenAndOneRetry: a kick-off answered 401 "Token
+// expired" (the reference server's request_expired_token) is sent once more with a fresh token
+// and the export finishes; when every token is refused, the export fails after that one retry
+// with the server's reason (exit 32).
+func TestIssue13Item7ExpiredTokenGetsOneFreshTokenAndOneRetry(t *testing.T) {
+	for _, tc := range []struct {
+		refused, code, tokens int
+	}{{1, ExitOK, 2}, {-1, ExitFHIRAuthFailed, 2}} {
+		ehr, caFile := smartEHR(t, referenceServer(t), fhirtest.WithRefusedTokens(tc.refused))
+		dir := filepath.Join(t.TempDir(), "export")
+		code, _, stderr := runCLI(t, "export", ehr.BaseURL+"Group/G1", dir, "--type", "Patient",
+			"--smart-client-id", fhirtest.ClientID, "--smart-key", ehr.KeyPath, "--ca-file", caFile)
+		if code != tc.code || ehr.TokenRequests() != tc.tokens || ehr.Requests("Group/G1/$export") != 2 {
+			t.Errorf("refused %d: exit %d with %d tokens and %d kick-offs, want %d with %d and 2\n%s",
+				tc.refused, code, ehr.TokenRequests(), ehr.Requests("Group/G1/$export"), tc.code, tc.tokens, stderr)
+		}
+		if tc.code != ExitOK && !strings.Contains(stderr, "Token expired") {
+			t.Errorf("the server's reason is not shown:\n%s", stderr)
+		}
+	}
+}
