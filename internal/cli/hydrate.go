@@ -16,6 +16,7 @@ import (
 	"cumulus-etl/internal/hydrate"
 	"cumulus-etl/internal/notes"
 	"cumulus-etl/internal/progress"
+	"cumulus-etl/internal/store"
 )
 
 // inlineFlags are the note download options shared by inline, hydrate and export --inline.
@@ -175,7 +176,7 @@ func runHydrate(cmd *cobra.Command, dir string, names []string, f hydrateFlags) 
 	ctx := cmd.Context()
 	display := newDisplay(cmd.ErrOrStderr(), f.quiet)
 	defer display.Close()
-	client, base, err := hydrateClient(ctx, display, f)
+	client, base, err := hydrateClient(ctx, display, f, names)
 	if err != nil {
 		return err
 	}
@@ -184,14 +185,14 @@ func runHydrate(cmd *cobra.Command, dir string, names []string, f hydrateFlags) 
 
 // hydrateClient connects to --fhir-url with the credentials, or, without it, makes a client
 // that sends no credentials anywhere (relative URLs then fail with exit 24).
-func hydrateClient(ctx context.Context, display progress.Reporter, f hydrateFlags) (hydrate.Doer, string, error) {
+func hydrateClient(ctx context.Context, display progress.Reporter, f hydrateFlags, tasks []string) (hydrate.Doer, string, error) {
 	if f.fhirURL == "" {
 		if f.auth != (fhir.AuthConfig{CAFile: f.auth.CAFile}) {
 			return nil, "", exitf(ExitFHIRURLMissing, "credentials need --fhir-url: they are sent only to that FHIR server")
 		}
 		return &anonymousClients{ca: f.auth.CAFile}, "", nil
 	}
-	client, err := fhir.New(ctx, fhir.Options{BaseURL: f.fhirURL, Auth: f.auth, Resources: []string{"Binary", "Medication"},
+	client, err := fhir.New(ctx, fhir.Options{BaseURL: f.fhirURL, Auth: f.auth, Resources: hydrate.Resources(tasks),
 		Version: Version, MaxConnsPerHost: f.inline.maxConcurrency, Logger: warningLogger(display)})
 	if err != nil {
 		return nil, "", &ExitError{Code: authExitCode(err), Err: err}
@@ -211,6 +212,10 @@ func runHydrateWith(ctx context.Context, stdout io.Writer, display progress.Repo
 		printHydrateReport(stdout, rep)
 	}
 	switch {
+	case errors.Is(err, store.ErrLocked):
+		return &ExitError{Code: ExitLocked, Err: fmt.Errorf("%w; wait for the other run to end", err)}
+	case errors.Is(err, store.ErrLockLost):
+		return &ExitError{Code: ExitLockLost, Err: err}
 	case errors.Is(err, context.Canceled):
 		return interruptedError{next: "rerun the same command to continue: nothing downloaded so far is lost"}
 	case err != nil:

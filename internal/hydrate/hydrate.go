@@ -101,6 +101,22 @@ var tasks = map[string]task{
 	TaskMedication: medicationTask,
 }
 
+// Resources lists the resource types the tasks read from the server, for the token's scopes:
+// Binary for the notes, the target type of a reference task.
+func Resources(names []string) []string {
+	var out []string
+	for _, n := range names {
+		switch t := tasks[n].(type) {
+		case inlineTask:
+			out = append(out, "Binary")
+		case referenceTask:
+			out = append(out, t.target)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // TaskNames lists the tasks in the order they run.
 func TaskNames() []string { return []string{TaskDocInline, TaskDxrInline, TaskMedication} }
 
@@ -141,11 +157,26 @@ func Run(ctx context.Context, opts Options, names []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	exp, err := input.Scan(ctx, store.NewLocal(o.Dir, store.Options{Private: true})) // a local folder: files are rewritten in place
+	st := store.NewLocal(o.Dir, store.Options{Private: true}) // a local folder: files are rewritten in place
+	lock, err := store.Acquire(ctx, st, "hydrate", store.LockOptions{Purpose: "hydrate: inlining notes, fetching references"})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Dir, err) // two runs would rewrite the same files
+	}
+	defer lock.Release(context.WithoutCancel(ctx))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-lock.Lost():
+			cancel(lock.Err())
+		case <-ctx.Done():
+		}
+	}()
+	exp, err := input.Scan(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{opts: o, limit: newLimiter(max(1, o.MaxConcurrency/2), o.MaxConcurrency)}
+	r := &runner{opts: o, limit: newLimiter(max(1, o.MaxConcurrency/2), o.MaxConcurrency), lock: lock}
 	report := &Report{}
 	for _, name := range names {
 		t := tasks[name]
@@ -157,6 +188,9 @@ func Run(ctx context.Context, opts Options, names []string) (*Report, error) {
 			r.track = nil
 		}
 		if err != nil {
+			if cause := context.Cause(ctx); errors.Is(cause, store.ErrLockLost) {
+				err = cause
+			}
 			return report, fmt.Errorf("%s: %w", name, err)
 		}
 	}
@@ -167,6 +201,7 @@ func Run(ctx context.Context, opts Options, names []string) (*Report, error) {
 type runner struct {
 	opts  Options
 	limit *limiter
+	lock  *store.Lock      // on DIR: checked right before a file is replaced
 	stats *TaskStats       // of the task running
 	track progress.Tracker // of the task running: items are notes (or resources), bytes the input read
 }

@@ -70,6 +70,10 @@ func (t referenceTask) run(ctx context.Context, r *runner, exp *input.Export) er
 		_ = j.close(false)
 		return err
 	}
+	if err := r.lock.Err(); err != nil {
+		_ = j.close(false)
+		return err
+	}
 	if j.len() > 0 {
 		if err := publish(outPath, j); err != nil {
 			_ = j.close(false)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"cumulus-etl/internal/hydrate"
+	"cumulus-etl/internal/store"
 )
 
 // notesFolder writes n DocumentReferences whose notes the server holds, and returns the file.
@@ -141,5 +143,25 @@ func TestInline_KeepsTheRestOfTheFile(t *testing.T) {
 	want = strings.Replace(want, `"contentType":"text/plain"`, `"contentType":"text/plain; charset=utf-8"`, 1)
 	if got := out.String(); got != want+"\n"+wrong+"\nnot json\n" {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestRun_OneRunPerFolder: a second run on a folder another live run is hydrating is refused
+// (both would rewrite the same files and journals).
+func TestRun_OneRunPerFolder(t *testing.T) {
+	s, c := setup(t)
+	dir := t.TempDir()
+	notesFolder(t, dir, 1, func(id string, b []byte) { s.AddBinary(id, "text/plain", b) })
+	held, err := store.Acquire(context.Background(), store.NewLocal(dir, store.Options{}), "hydrate", store.LockOptions{Purpose: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = hydrate.Run(context.Background(), hydrate.Options{Dir: dir, Client: c, Base: s.BaseURL}, nil)
+	if !errors.Is(err, store.ErrLocked) {
+		t.Errorf("err %v, want ErrLocked", err)
+	}
+	held.Release(context.Background())
+	if rep := run(t, s, c, dir, nil, hydrate.TaskDocInline); rep.Tasks[0].Inlined.Load() != 1 {
+		t.Error("the run after the release did not inline")
 	}
 }

@@ -121,6 +121,9 @@ func (r *runner) rewrite(ctx context.Context, typ, path, rel string, j *journal)
 	if !wrote {
 		return nil // nothing downloaded: keep the file as it is
 	}
+	if err := r.lock.Err(); err != nil {
+		return err
+	}
 	// Tell our export's journal first: until the rename its old entry still matches the file.
 	if err := bulk.KeepRewritten(r.opts.Dir, rel, counted.n, hex.EncodeToString(sum.Sum(nil))); err != nil {
 		return err
