@@ -30,6 +30,8 @@ type Capabilities struct {
 	Instantiates        []string            // e.g. http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data
 	ResourceTypes       []string            // rest[mode=server].resource[].type, sorted
 	Operations          map[string][]string // operation names by resource type; "" holds system-level ones (AU-06)
+	SearchParams        map[string][]string // search parameter names by resource type (resource[].searchParam[].name)
+	Interactions        map[string][]string // interaction codes by resource type (read, search-type, ...)
 	SMART               SMARTConfiguration
 }
 
@@ -53,6 +55,11 @@ func (s SMARTConfiguration) V2ScopesOnly() bool {
 // IsEpic reports whether the server identifies itself as Epic.
 func (c Capabilities) IsEpic() bool { return strings.EqualFold(c.SoftwareName, "Epic") }
 
+// IsOracle reports whether the server is Oracle Health (Cerner), by its publisher.
+func (c Capabilities) IsOracle() bool {
+	return strings.EqualFold(c.Publisher, "Cerner") || strings.EqualFold(c.Publisher, "Oracle Health")
+}
+
 // capabilityStatement is the part of a CapabilityStatement the client reads.
 type capabilityStatement struct {
 	FHIRVersion  string   `json:"fhirVersion"`
@@ -67,8 +74,12 @@ type capabilityStatement struct {
 		Mode      string      `json:"mode"`
 		Operation []namedItem `json:"operation"`
 		Resource  []struct {
-			Type      string      `json:"type"`
-			Operation []namedItem `json:"operation"`
+			Type        string      `json:"type"`
+			Operation   []namedItem `json:"operation"`
+			SearchParam []namedItem `json:"searchParam"`
+			Interaction []struct {
+				Code string `json:"code"`
+			} `json:"interaction"`
 		} `json:"resource"`
 		Security struct {
 			Extension []extension `json:"extension"`
@@ -90,7 +101,7 @@ type extension struct {
 func (cs capabilityStatement) apply(c *Capabilities) (tokenURL string) {
 	c.FHIRVersion, c.Publisher, c.Instantiates = cs.FHIRVersion, cs.Publisher, cs.Instantiates
 	c.SoftwareName, c.SoftwareVersion, c.SoftwareReleaseDate = cs.Software.Name, cs.Software.Version, cs.Software.ReleaseDate
-	c.Operations = map[string][]string{}
+	c.Operations, c.SearchParams, c.Interactions = map[string][]string{}, map[string][]string{}, map[string][]string{}
 	for _, rest := range cs.Rest {
 		if rest.Mode != "" && rest.Mode != "server" {
 			continue
@@ -102,6 +113,12 @@ func (cs capabilityStatement) apply(c *Capabilities) (tokenURL string) {
 			c.ResourceTypes = append(c.ResourceTypes, res.Type)
 			for _, op := range res.Operation {
 				c.Operations[res.Type] = append(c.Operations[res.Type], op.Name)
+			}
+			for _, sp := range res.SearchParam {
+				c.SearchParams[res.Type] = append(c.SearchParams[res.Type], sp.Name)
+			}
+			for _, in := range res.Interaction {
+				c.Interactions[res.Type] = append(c.Interactions[res.Type], in.Code)
 			}
 		}
 		for _, ext := range rest.Security.Extension {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/notes"
@@ -46,18 +45,14 @@ type download struct {
 // not mediaType or one of also (servers have answered 2xx with an OperationOutcome) and one
 // over max bytes.
 func (r *runner) get(ctx context.Context, rawURL, mediaType string, max int64, also ...string) (*download, error) {
-	if err := r.limit.acquire(ctx); err != nil {
+	if err := r.limit.Acquire(ctx); err != nil {
 		return nil, err
 	}
 	ok := false
-	defer func() { r.limit.release(ok) }()
+	defer func() { r.limit.Release(ok) }()
 	ctx, cancel := context.WithTimeout(ctx, r.opts.NoteTimeout)
 	defer cancel()
-	ctx = fhir.WithRetryObserver(ctx, func(status int, _ time.Duration) {
-		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-			r.limit.throttled()
-		}
-	})
+	ctx = r.limit.Observe(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, err

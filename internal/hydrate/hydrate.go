@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/input"
 	"cumulus-etl/internal/notes"
 	"cumulus-etl/internal/progress"
@@ -176,7 +177,7 @@ func Run(ctx context.Context, opts Options, names []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{opts: o, limit: newLimiter(max(1, o.MaxConcurrency/2), o.MaxConcurrency), lock: lock}
+	r := &runner{opts: o, limit: fhir.NewLimiter(max(1, o.MaxConcurrency/2), o.MaxConcurrency), lock: lock}
 	report := &Report{}
 	for _, name := range names {
 		t := tasks[name]
@@ -200,7 +201,7 @@ func Run(ctx context.Context, opts Options, names []string) (*Report, error) {
 // runner is what every task shares during a Run.
 type runner struct {
 	opts  Options
-	limit *limiter
+	limit *fhir.Limiter
 	lock  *store.Lock      // on DIR: checked right before a file is replaced
 	stats *TaskStats       // of the task running
 	track progress.Tracker // of the task running: items are notes (or resources), bytes the input read
