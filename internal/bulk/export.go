@@ -107,6 +107,9 @@ func (r *run) attach(ctx context.Context) (*savedState, error) {
 			st = saved
 		}
 		r.progress.Info("Resuming bulk FHIR export from " + redact.URL(st.StatusURL) + " (all other export arguments ignored)")
+	case saved != nil && saved.Mode != "":
+		return nil, fmt.Errorf("%w: %s holds a %s of %s, not a bulk export; use an empty folder", ErrOtherExport,
+			r.opts.Dir, saved.Mode, saved.ExportURL)
 	case saved != nil && saved.StatusURL != "":
 		if !sameExport(saved.ExportURL, k.url) {
 			return nil, fmt.Errorf("%w: %s holds the export of %s, not of %s; rerun with the same arguments to resume it, "+

@@ -138,7 +138,7 @@ func planKickoff(o Options) (kickoff, error) {
 		ps.get(k).values = append(ps.get(k).values, v)
 	}
 	ps.add("_type", o.Types...)
-	ps.add("_typeFilter", o.TypeFilters...)
+	ps.add("_typeFilter", quoteFilterCommas(o.TypeFilters)...)
 	ps.set("_since", o.Since)
 	ps.set("_until", o.Until)
 	ps.add("_elements", o.Elements...)
@@ -169,6 +169,17 @@ func planKickoff(o Options) (kickoff, error) {
 	}
 	k.url = u.String()
 	return k, nil
+}
+
+// quoteFilterCommas writes the commas inside each _typeFilter query (category=a,b) as %2C, so
+// they are not taken for the commas that separate filters once the values are joined (as SMART
+// Fetch sends them; Epic, HAPI and Kodjin read them so).
+func quoteFilterCommas(filters []string) []string {
+	out := make([]string, len(filters))
+	for i, f := range filters {
+		out[i] = strings.ReplaceAll(f, ",", "%2C")
+	}
+	return out
 }
 
 // parametersBody renders params as a FHIR Parameters resource for a POST kick-off, one entry per

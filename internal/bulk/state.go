@@ -27,11 +27,13 @@ const stateDirName = ".cumulus-export"
 // savedState is DIR/.cumulus-export/state.json: written before polling starts (KO-36) and
 // updated when the export completes, so a rerun re-attaches instead of kicking off again.
 type savedState struct {
+	Mode            string `json:"mode,omitempty"` // "" for a bulk export, ModeCrawl for a crawl
 	StatusURL       string `json:"statusUrl"`
 	ExportURL       string `json:"exportUrl"`
 	Complete        bool   `json:"complete,omitempty"` // every file downloaded and verified
 	Deleted         bool   `json:"deleted,omitempty"`  // the status URL was DELETEd
 	TransactionTime string `json:"transactionTime,omitempty"`
+	Unfinished      string `json:"unfinished,omitempty"` // what is left to do, when not Complete (a crawl's failed patients)
 }
 
 func stateDir(dir string) string { return filepath.Join(dir, stateDirName) }
@@ -70,6 +72,10 @@ func CheckFinished(dir string) error {
 	s, err := loadState(dir)
 	if err != nil || s == nil || s.Complete {
 		return err
+	}
+	if s.Mode == ModeCrawl {
+		return fmt.Errorf("%w: %s holds a crawl that has not finished%s; run the same command again to finish it",
+			ErrUnfinished, dir, parenthesized(s.Unfinished))
 	}
 	return fmt.Errorf("%w: %s; run the same `cumulus-etl export` command again to finish it "+
 		"(status URL %s)", ErrUnfinished, dir, redact.URL(s.StatusURL))
