@@ -74,11 +74,12 @@ func (s *Server) metadata(w http.ResponseWriter, _ *http.Request) {
 		"resourceType": "CapabilityStatement",
 		"fhirVersion":  "4.0.1",
 		"software":     map[string]any{"name": s.cfg.softwareName, "version": "1.0", "releaseDate": "2024-01-01"},
+		"publisher":    s.cfg.publisher,
 		"instantiates": []string{"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"},
 		"rest": []any{map[string]any{
 			"mode":      "server",
 			"operation": []any{map[string]any{"name": "export"}},
-			"resource":  s.resources(),
+			"resource":  s.capabilityResources(),
 			"security": map[string]any{"extension": []any{map[string]any{
 				"url":       "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
 				"extension": []any{map[string]any{"url": "token", "valueUri": s.TokenURL}},

@@ -55,6 +55,7 @@ type Server struct {
 	waits       []time.Duration
 	tokenSerial int
 	binaries    map[string]binary
+	data        searchData
 }
 
 type config struct {
@@ -72,6 +73,8 @@ type config struct {
 	strictScopes bool     // refuse scopes for types not in types, as the SMART reference server does
 	scopeSyntax  string   // "v1" or "v2": refuse scopes of the other syntax with invalid_scope
 	refused      int      // the first refused tokens get 401 "Token expired" on use; <0: all of them
+	publisher    string
+	search       searchConfig
 }
 
 // Option changes how a Server behaves.
