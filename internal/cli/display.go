@@ -25,13 +25,29 @@ func newDisplay(stderr io.Writer, quiet bool) progress.Display {
 	return progress.New(progress.Options{Out: stderr, Mode: mode})
 }
 
-// isTerminal reports whether w is this process's stderr and a character device.
+// isTerminal reports whether w is a file of this process that is a character device (a terminal).
 func isTerminal(w io.Writer) bool {
-	if w != io.Writer(os.Stderr) {
+	f, ok := w.(*os.File)
+	if !ok {
 		return false
 	}
-	fi, err := os.Stderr.Stat()
+	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// etlDisplay shows the ETL's live progress per task on stderr (issue 10 item 17), and returns
+// the writers the ETL's own lines should go to: with live bars they print through the display,
+// above the bars (stdout only when it is the terminal too); otherwise stdout and stderr as given.
+func etlDisplay(stdout, stderr io.Writer) (d progress.Display, out, errOut io.Writer) {
+	d = newDisplay(stderr, false)
+	if !isTerminal(stderr) {
+		return d, stdout, stderr
+	}
+	out, errOut = stdout, &lineWriter{emit: d.Info}
+	if isTerminal(stdout) {
+		out = &lineWriter{emit: d.Info}
+	}
+	return d, out, errOut
 }
 
 // warningLogger sends warnings (the FHIR client's retries, odd server answers) to r as plain

@@ -117,9 +117,13 @@ func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
 		}
 	}
 	printConfig(cfg.Stdout, cfg)
+	stdout := cfg.Stdout
+	display, out, errOut := etlDisplay(cfg.Stdout, cfg.Stderr)
+	cfg.Stdout, cfg.Stderr, cfg.Progress = out, errOut, display
 	report, err := etl.Run(cmd.Context(), cfg)
+	display.Close()
 	if report != nil {
-		printReport(cfg.Stdout, report)
+		printReport(stdout, report)
 	}
 	return etlExit(err)
 }

@@ -6,6 +6,8 @@ package etl
 import (
 	"io"
 	"time"
+
+	"cumulus-etl/internal/progress"
 )
 
 // Config is everything one ETL run needs. The CLI fills it from flags; tests fill it directly.
@@ -37,4 +39,6 @@ type Config struct {
 	Version string           // etl_version in completion rows
 	Stdout  io.Writer
 	Stderr  io.Writer
+	// Progress receives each task's live progress (rows and input bytes read); nil shows none.
+	Progress progress.Reporter
 }

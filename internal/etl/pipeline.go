@@ -37,6 +37,7 @@ type rowResult struct {
 	err    error  // why, for rejected and skipped rows
 	file   string
 	line   int
+	size   int    // bytes of the input line, newline included, for progress
 	raw    []byte // the input line, for rejected rows when they are kept for --errors-to
 }
 
@@ -69,7 +70,7 @@ func (p *processor) processChunk(c *chunk) chunkResult {
 	for _, span := range c.lines {
 		line := c.arena[span.start:span.end]
 		r := p.processLine(line)
-		r.file, r.line = c.file, span.number
+		r.file, r.line, r.size = c.file, span.number, span.end-span.start+1
 		if r.status == rowRejected && p.keepRaw {
 			r.raw = append([]byte(nil), line...)
 		}

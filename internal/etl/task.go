@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"cumulus-etl/internal/input"
+	"cumulus-etl/internal/progress"
 	"cumulus-etl/internal/tables"
 )
 
@@ -29,11 +29,8 @@ type TaskSummary struct {
 	Errors []string `json:"-"`
 }
 
-// A long task says how far it got at most every progressInterval (checked every progressEvery rows).
-const (
-	progressEvery    = 10000
-	progressInterval = 30 * time.Second
-)
+// progressEvery is how many rows a task reads between two reports to Config.Progress.
+const progressEvery = 1000
 
 // maxErrorsShown bounds how many rejected-row messages a task prints and keeps in its summary.
 const maxErrorsShown = 20
@@ -73,13 +70,17 @@ func (t *taskRun) run(ctx context.Context) error {
 	defer table.close()
 
 	proc := &processor{resource: t.task.Resource, scrubber: t.job.scrubber, keepRaw: t.rejected.keepsRaw()}
-	lastReport := time.Now()
 	unreadable := false
+	// Live progress (issue 10 item 17): rows read and input bytes, against the input's size.
+	tracker := progress.Or(t.job.cfg.Progress).Track(t.task.Name, progress.Totals{Unit: "rows", Bytes: inputBytes})
+	defer tracker.Done()
+	var readBytes int64
+	defer func() { tracker.Add(t.summary.Attempt%progressEvery, readBytes) }()
 	err = runPipeline(ctx, t.files, proc, t.job.cfg.Workers, func(r rowResult) error {
 		t.summary.Attempt++
-		if t.summary.Attempt%progressEvery == 0 && time.Since(lastReport) >= progressInterval {
-			lastReport = time.Now()
-			fmt.Fprintf(t.job.cfg.Stdout, "%s: %d rows read so far\n", t.task.Name, t.summary.Attempt)
+		if readBytes += int64(r.size); t.summary.Attempt%progressEvery == 0 {
+			tracker.Add(progressEvery, readBytes)
+			readBytes = 0
 		}
 		switch r.status {
 		case rowKept:
