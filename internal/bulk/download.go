@@ -92,7 +92,7 @@ type downloader struct {
 	journal  *journal
 	limits   *limiters
 	progress progress.Reporter
-	files    progress.Tracker
+	files    *lazyTracker
 	wait     *waiter
 	refresh  func(ctx context.Context, job fileJob) (string, error)
 }
@@ -314,7 +314,7 @@ func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *
 	}
 	defer f.Close()
 	fw := bufio.NewWriterSize(&writebackFile{f: f, off: p.offset, synced: p.offset}, 256<<10)
-	sink := &countingWriter{w: io.MultiWriter(p.hash, p.checker, fw), onWrite: func(n int64) { d.files.Add(0, n) }}
+	sink := &countingWriter{w: io.MultiWriter(p.hash, p.checker, fw), onWrite: func(n int64) { d.files.get().Add(0, n) }}
 	n, copyErr := io.CopyBuffer(sink, body, make([]byte, 256<<10))
 	if err := fw.Flush(); err != nil {
 		return journalEntry{}, fmt.Errorf("writing %s: %w", p.path, err)

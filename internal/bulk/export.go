@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cumulus-etl/internal/progress"
@@ -21,7 +22,7 @@ type run struct {
 	opts      Options
 	log       *exportLog
 	progress  progress.Reporter
-	files     progress.Tracker // downloads: files and bytes
+	files     *lazyTracker // downloads: files and bytes
 	wait      *waiter
 	started   time.Time
 	statusURL string
@@ -53,9 +54,9 @@ func Export(ctx context.Context, client Doer, opts Options) (*Result, error) {
 	}
 	r := &run{client: client, opts: o, progress: progress.Or(o.Progress), started: o.Clock.Now(),
 		jobs: map[string]*fileJob{}, counters: map[string]int{}, queue: newJobQueue()}
-	r.files = r.progress.Track("download", progress.Totals{Unit: "files"})
+	r.files = &lazyTracker{report: r.progress}
 	r.wait = newWaiter(o.Clock, r.started, o.Timeout, r.progress)
-	defer r.files.Done()
+	defer r.files.done()
 	r.log = newExportLog(o.Dir, o.Clock, o.ClientVersion)
 	_, r.result.GroupName, _ = ParseExportURL(o.URL)
 	var err error
@@ -223,7 +224,7 @@ func (r *run) count(job fileJob, e journalEntry) {
 	r.result.Files++
 	r.result.Resources += e.Resources
 	r.result.Bytes += e.Size
-	r.files.Add(1, 0) // its bytes were counted as they streamed
+	r.files.get().Add(1, 0) // its bytes were counted as they streamed
 	r.progress.Detail(fmt.Sprintf("  Downloaded %s (%s)", job.name, progress.HumanSize(e.Size)))
 }
 
@@ -234,7 +235,7 @@ func (r *run) keep(name string, e journalEntry) {
 	r.result.Bytes += e.Size
 	r.result.KeptFiles++
 	r.result.KeptBytes += e.Size
-	r.files.Skip(1, e.Size)
+	r.files.get().Skip(1, e.Size)
 	r.progress.Detail(fmt.Sprintf("  Kept %s (%s), downloaded by an earlier run", name, progress.HumanSize(e.Size)))
 }
 
@@ -322,7 +323,7 @@ func (r *run) addPage(pageURL string, m *manifest) {
 			queued = append(queued, job)
 		}
 	}
-	r.files.SetTotal(int64(len(r.jobs)), 0)
+	r.files.get().SetTotal(int64(len(r.jobs)), 0)
 	_ = r.log.event("status_page_complete", map[string]any{"transactionTime": m.TransactionTime,
 		"outputFileCount": len(m.Output), "deletedFileCount": len(m.Deleted), "errorFileCount": len(m.Error)}, nil)
 	// Queued only now, so the log says the page is complete before any of its downloads starts.
@@ -402,4 +403,28 @@ func Cancel(ctx context.Context, client Doer, dir, statusURL string) error {
 		}
 	}
 	return nil
+}
+
+// lazyTracker starts the downloads' progress tracker at the first file, so its elapsed time and
+// rate leave out the hours a server may take to prepare the export.
+type lazyTracker struct {
+	report  progress.Reporter
+	once    sync.Once
+	t       progress.Tracker
+	started atomic.Bool
+}
+
+func (l *lazyTracker) get() progress.Tracker {
+	l.once.Do(func() {
+		l.t = l.report.Track("download", progress.Totals{Unit: "files"})
+		l.started.Store(true)
+	})
+	return l.t
+}
+
+// done finishes the tracker, if it was started.
+func (l *lazyTracker) done() {
+	if l.started.Load() {
+		l.get().Done()
+	}
 }

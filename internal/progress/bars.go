@@ -83,12 +83,12 @@ type barTracker struct {
 }
 
 func (t *barTracker) Add(items, bytes int64) {
-	t.c.add(items, bytes, false, t.now())
+	t.c.add(items, bytes, false)
 	t.update()
 }
 
 func (t *barTracker) Skip(items, bytes int64) {
-	t.c.add(items, bytes, true, t.now())
+	t.c.add(items, bytes, true)
 	t.update()
 }
 
@@ -109,5 +109,3 @@ func (t *barTracker) Done() {
 		t.bar.SetTotal(-1, true)
 	}
 }
-
-func (t *barTracker) now() time.Time { return t.b.now() }

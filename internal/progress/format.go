@@ -12,8 +12,7 @@ import (
 type counter struct {
 	name  string
 	unit  string
-	start time.Time // when tracking began: elapsed counts from here
-	first time.Time // first Add or Skip: the rate counts from here, so time spent waiting is left out
+	start time.Time // when tracking began: elapsed and the rate count from here
 
 	mu                     sync.Mutex
 	items, bytes           int64 // done now
@@ -27,12 +26,9 @@ func newCounter(name string, t Totals, now time.Time) *counter {
 	return &counter{name: name, unit: t.Unit, start: now, totalItems: t.Items, totalBytes: t.Bytes}
 }
 
-func (c *counter) add(items, bytes int64, kept bool, now time.Time) {
+func (c *counter) add(items, bytes int64, kept bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.first.IsZero() {
-		c.first = now
-	}
 	if kept {
 		c.keptItems += items
 		c.keptBytes += bytes
@@ -106,23 +102,18 @@ func (c *counter) text(now time.Time) string {
 		}
 		parts = append(parts, s)
 	}
-	active := time.Duration(0)
-	if !c.first.IsZero() {
-		active = now.Sub(c.first)
-	}
-	if secs := active.Seconds(); secs > 0 && c.bytes > 0 {
+	if secs := elapsed.Seconds(); secs > 0 && c.bytes > 0 {
 		parts = append(parts, HumanSize(int64(float64(c.bytes)/secs))+"/s")
 	}
 	parts = append(parts, HumanDuration(elapsed)+" elapsed")
-	if left, ok := c.remaining(active); ok && !c.done {
+	if left, ok := c.remaining(elapsed); ok && !c.done {
 		parts = append(parts, "about "+HumanDuration(left)+" left")
 	}
 	return c.name + ": " + strings.Join(parts, ", ")
 }
 
-// remaining estimates the time left from the rate over active, the time since the first event
-// (kept work excluded from the rate).
-func (c *counter) remaining(active time.Duration) (time.Duration, bool) {
+// remaining estimates the time left from the rate so far (kept work excluded from the rate).
+func (c *counter) remaining(elapsed time.Duration) (time.Duration, bool) {
 	var done, left int64
 	switch {
 	case c.totalBytes > 0:
@@ -135,7 +126,7 @@ func (c *counter) remaining(active time.Duration) (time.Duration, bool) {
 	if done <= 0 || left < 0 {
 		return 0, false
 	}
-	return time.Duration(float64(active) * float64(left) / float64(done)), true
+	return time.Duration(float64(elapsed) * float64(left) / float64(done)), true
 }
 
 // HumanDuration formats like Cumulus ETL: 49s, 1.5m, 5h.

@@ -79,12 +79,12 @@ type lineTracker struct {
 }
 
 func (t *lineTracker) Add(items, bytes int64) {
-	t.c.add(items, bytes, false, t.now())
+	t.c.add(items, bytes, false)
 	t.maybePrint()
 }
 
 func (t *lineTracker) Skip(items, bytes int64) {
-	t.c.add(items, bytes, true, t.now())
+	t.c.add(items, bytes, true)
 	t.maybePrint()
 }
 
@@ -112,5 +112,3 @@ func (t *lineTracker) Done() {
 		t.l.println("  " + t.c.text(t.l.now()))
 	}
 }
-
-func (t *lineTracker) now() time.Time { return t.l.now() }

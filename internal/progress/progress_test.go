@@ -49,10 +49,10 @@ func TestLinesArePeriodicForCronAndPipes(t *testing.T) {
 	want := []string{
 		"starting",
 		"  waiting (1)",
-		"  observation: 2,000 rows, 20MB of 100MB (20%), 4MB/s, 10s elapsed, about 20s left",
+		"  observation: 2,000 rows, 20MB of 100MB (20%), 2MB/s, 10s elapsed, about 40s left",
 		"  Downloaded x",
 		"Warning: careful",
-		"  observation: 2,000 rows, 20MB of 100MB (20%), 2.9MB/s, 12s elapsed",
+		"  observation: 2,000 rows, 20MB of 100MB (20%), 1.7MB/s, 12s elapsed",
 	}
 	if got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
