@@ -30,6 +30,7 @@ type etlFlags struct {
 	exportGroup, exportTime   string
 	workers                   int
 	lockWait                  time.Duration
+	s3Region, s3KMSKey        string
 
 	exportTo string       // where an internal export's files go (kept); default a private temp folder
 	export   exportConfig // bulk export flags, for a URL INPUT
@@ -43,7 +44,7 @@ func newETLCmd() *cobra.Command {
 		Short: "Extract, de-identify and write tables (the default command)",
 		Long: `Reads a bulk FHIR export, de-identifies it and writes one table per resource type.
 
-INPUT   a folder holding a bulk FHIR export (ndjson, optionally gzipped, made by any bulk export tool),
+INPUT   a folder (or s3://BUCKET/PREFIX) holding a bulk FHIR export (ndjson, optionally gzipped, made by any bulk export tool),
         or a FHIR server URL (https://host/fhir, .../Group/ID or .../Patient) to export from on the fly
 OUTPUT  where the de-identified tables go; this folder may leave the hospital
 PHI     where the codebook and other secrets go; this folder must stay at the hospital
@@ -72,6 +73,8 @@ Other commands: export, inline, hydrate, keygen, version (see cumulus-etl COMMAN
 	fl.StringVar(&f.exportGroup, "export-group", "", "the export's Group id, when the input has no export log")
 	fl.StringVar(&f.exportTime, "export-timestamp", "", "the export's transaction time (ISO 8601), when the input has no export log")
 	fl.IntVar(&f.workers, "workers", 0, "parallel de-identification workers (default: one per CPU)")
+	fl.StringVar(&f.s3Region, "s3-region", "", "AWS region of s3:// folders (default: from the AWS configuration, else us-east-1)")
+	fl.StringVar(&f.s3KMSKey, "s3-kms-key", "", "encrypt what is written to s3:// folders with this KMS key (SSE-KMS): a key id, ARN or alias")
 	fl.DurationVar(&f.lockWait, "lock-wait", 0, "wait this long (e.g. 30m) for another run writing the same tables to finish, instead of failing at once (exit 60)")
 	fl.StringVar(&f.exportTo, "export-to", "", "with a URL INPUT: keep the exported files in this local folder (default: a private temporary folder, deleted afterwards)")
 	addExportFlags(fl, &f.export)
@@ -79,6 +82,7 @@ Other commands: export, inline, hydrate, keygen, version (see cumulus-etl COMMAN
 	addAuthFlags(fl, &f.export.auth)
 	setGroupedHelp(cmd, []flagGroup{
 		{"Tasks and output", []string{"task", "allow-missing-resources", "output-format", "batch-size", "errors-to", "comment", "lock-wait"}},
+		{"S3 storage (s3://BUCKET/PREFIX for INPUT, OUTPUT, PHI or --errors-to)", []string{"s3-region", "s3-kms-key"}},
 		{"Input", []string{"allow-export-errors", "input-format", "export-group", "export-timestamp", "workers"}},
 		{"Bulk export (when INPUT is a FHIR server URL)", exportFlagNames},
 		{"Authentication with the FHIR server", append([]string{"fhir-url"}, authFlagNames...)},
@@ -100,7 +104,7 @@ func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
 	if err := etl.Preflight(cmd.Context(), cfg); err != nil {
 		return etlExit(err)
 	}
-	if !isURL(args[0]) {
+	if !isURL(args[0]) && !store.IsRemote(args[0]) { // (an unfinished export stays in a local DIR)
 		if err := bulk.CheckFinished(cfg.InputDir); err != nil {
 			return &ExitError{Code: ExitBulkExportFailed, Err: err}
 		}
@@ -146,10 +150,11 @@ func (f etlFlags) config(args []string, fhirURLGiven bool) (etl.Config, error) {
 		return cfg, exitf(ExitArgsInvalid, "--batch-size must be a positive number")
 	}
 	for name, path := range map[string]string{"INPUT": cfg.InputDir, "OUTPUT": cfg.OutputDir, "PHI": cfg.PHIDir, "--errors-to": f.errorsTo} {
-		if scheme, _, found := strings.Cut(path, "://"); found && !(name == "INPUT" && isURL(path)) {
-			return cfg, exitf(ExitArgsInvalid, "%s %s: %s:// storage is not supported yet; use a local folder", name, path, scheme)
+		if scheme, _, found := strings.Cut(path, "://"); found && scheme != "s3" && !(name == "INPUT" && isURL(path)) {
+			return cfg, exitf(ExitArgsInvalid, "%s %s: %s:// storage is not supported; use a local folder or s3://BUCKET/PREFIX", name, path, scheme)
 		}
 	}
+	cfg.Storage = store.Options{S3Region: f.s3Region, S3KMSKey: f.s3KMSKey}
 	if err := f.export.validate(); err != nil {
 		return cfg, err
 	}
@@ -191,8 +196,10 @@ func (f etlFlags) checkFolders(cfg etl.Config) error {
 	input, inputName := cfg.InputDir, "INPUT"
 	if isURL(input) {
 		input, inputName = f.exportTo, "--export-to"
-	} else if err := checkInputFolder(input); err != nil {
-		return err
+	} else if !store.IsRemote(input) {
+		if err := checkInputFolder(input); err != nil {
+			return err
+		}
 	}
 	return checkNesting(input, inputName, cfg.OutputDir, map[string]string{"PHI": cfg.PHIDir, "--errors-to": f.errorsTo, "--export-to": f.exportTo})
 }
@@ -245,6 +252,8 @@ func etlExit(err error) error {
 		{etl.ErrNoTasks, ExitTaskSetEmpty},
 		{etl.ErrUnknownTask, ExitTaskUnknown},
 		{store.ErrLocked, ExitLocked},
+		{store.ErrAccess, ExitStorageFailed},
+		{store.ErrUnreachable, ExitStorageFailed},
 		{store.ErrLockLost, ExitLockLost},
 		{etl.ErrForeignFiles, ExitForeignFiles},
 	}

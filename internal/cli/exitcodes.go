@@ -24,6 +24,7 @@ const (
 	ExitLocked                   = 60  // another live run holds a lock on OUTPUT (a table, the job list) or PHI
 	ExitLockLost                 = 61  // a lock could not be renewed in time or was taken over: the run stopped
 	ExitForeignFiles             = 62  // a table folder holds files cumulus-etl did not write; nothing was written
+	ExitStorageFailed            = 63  // an s3:// folder could not be used: access denied (credentials, permissions, KMS) or unreachable
 	ExitHydrateFailed            = 70  // inline/hydrate: some downloads failed (each is listed); a rerun tries them again
 	ExitNoteTooLarge             = 71  // inline/hydrate: some notes were over --max-note-size and stay links
 	ExitInterrupted              = 130 // stopped by Ctrl-C (SIGINT), the shell's 128+2; rerun to resume an export

@@ -121,6 +121,9 @@ func checkInputFolder(input string) error {
 // OUTPUT (the raw export would leave the hospital with OUTPUT), and any PHI-holding folder inside
 // OUTPUT. input is "" for a URL INPUT exported to a temporary folder.
 func checkNesting(input, inputName, output string, phiFolders map[string]string) error {
+	if err := checkS3Nesting(input, inputName, output, phiFolders); err != nil {
+		return err
+	}
 	if input != "" && !strings.Contains(input, "://") {
 		if in, err := within(output, input); err != nil || in {
 			return orExit(err, exitf(ExitArgsConflict, "OUTPUT (%s) must not be inside %s (%s): the next run would read the tables as input", output, inputName, input))
@@ -139,6 +142,34 @@ func checkNesting(input, inputName, output string, phiFolders map[string]string)
 		}
 	}
 	return nil
+}
+
+// checkS3Nesting is checkNesting for s3:// folders: prefixes of one bucket nest like folders.
+func checkS3Nesting(input, inputName, output string, phiFolders map[string]string) error {
+	if !strings.HasPrefix(output, "s3://") {
+		return nil
+	}
+	if s3Within(output, input) {
+		return exitf(ExitArgsConflict, "OUTPUT (%s) must not be inside %s (%s): the next run would read the tables as input", output, inputName, input)
+	}
+	if s3Within(input, output) {
+		return exitf(ExitArgsConflict, "%s (%s) holds PHI and must not be inside OUTPUT (%s), which may leave the hospital", inputName, input, output)
+	}
+	for _, name := range slices.Sorted(maps.Keys(phiFolders)) {
+		if dir := phiFolders[name]; s3Within(dir, output) {
+			return exitf(ExitArgsConflict, "%s (%s) holds PHI and must not be inside OUTPUT (%s), which may leave the hospital", name, dir, output)
+		}
+	}
+	return nil
+}
+
+// s3Within reports whether the s3:// location path is dir or under it.
+func s3Within(path, dir string) bool {
+	if !strings.HasPrefix(path, "s3://") || !strings.HasPrefix(dir, "s3://") {
+		return false
+	}
+	path, dir = strings.TrimRight(path, "/"), strings.TrimRight(dir, "/")
+	return path == dir || strings.HasPrefix(path, dir+"/")
 }
 
 // orExit returns err when it is set, else refusal.

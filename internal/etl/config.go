@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cumulus-etl/internal/progress"
+	"cumulus-etl/internal/store"
 )
 
 // Config is everything one ETL run needs. The CLI fills it from flags; tests fill it directly.
@@ -15,6 +16,8 @@ type Config struct {
 	InputDir  string // a bulk-export folder
 	OutputDir string // de-identified tables
 	PHIDir    string // codebook and context: stays at the hospital
+	// Storage configures s3:// locations (region, KMS key) for the stores of the four folders.
+	Storage store.Options
 
 	InputDescription string // what the user passed as INPUT (a URL for internal exports); defaults to InputDir
 

@@ -20,19 +20,21 @@ type stores struct {
 func openStores(ctx context.Context, cfg Config, withInput bool) (stores, error) {
 	var st stores
 	var err error
+	public, private := cfg.Storage, cfg.Storage
+	public.Private, private.Private = false, true
 	if withInput {
-		if st.in, err = store.Open(ctx, cfg.InputDir, store.Options{}); err != nil {
+		if st.in, err = store.Open(ctx, cfg.InputDir, public); err != nil {
 			return st, err
 		}
 	}
-	if st.out, err = store.Open(ctx, cfg.OutputDir, store.Options{}); err != nil {
+	if st.out, err = store.Open(ctx, cfg.OutputDir, public); err != nil {
 		return st, err
 	}
-	if st.phi, err = store.Open(ctx, cfg.PHIDir, store.Options{Private: true}); err != nil {
+	if st.phi, err = store.Open(ctx, cfg.PHIDir, private); err != nil {
 		return st, err
 	}
 	if cfg.ErrorsTo != "" {
-		if st.errorsTo, err = store.Open(ctx, cfg.ErrorsTo, store.Options{Private: true}); err != nil {
+		if st.errorsTo, err = store.Open(ctx, cfg.ErrorsTo, private); err != nil {
 			return st, err
 		}
 	}

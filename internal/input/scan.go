@@ -64,7 +64,7 @@ type Export struct {
 // Scan fails on unreadable folders and data files whose type cannot be
 // determined; problems with the export log only set LogErr.
 func Scan(ctx context.Context, s store.Store) (*Export, error) {
-	if err := store.CheckFolder(s); err != nil {
+	if err := store.CheckFolder(ctx, s); err != nil {
 		return nil, fmt.Errorf("scanning input folder: %w", err)
 	}
 	exp := &Export{Resources: make(map[string][]File)}

@@ -422,9 +422,12 @@ func (r *ctxReader) Read(p []byte) (int, error) {
 
 func (r *ctxReader) Close() error { return r.c.Close() }
 
-// CheckFolder checks that the root of a store to be read exists as a folder. For an object store
-// (which has no folders) it checks nothing: an empty prefix lists nothing.
-func CheckFolder(s Store) error {
+// CheckFolder checks that the root of a store to be read exists: a local folder, or an S3 prefix
+// holding at least one object (S3 has no empty folders; a mistyped prefix holds nothing).
+func CheckFolder(ctx context.Context, s Store) error {
+	if s3, ok := s.(*S3); ok {
+		return s3.checkExists(ctx)
+	}
 	l, ok := s.(*Local)
 	if !ok {
 		return nil

@@ -43,6 +43,10 @@ var (
 	ErrNotExist = fs.ErrNotExist
 	// ErrExist: Create with IfAbsent found the object already there.
 	ErrExist = fs.ErrExist
+	// ErrAccess: the object store refused our credentials or permissions (or there were none).
+	ErrAccess = errors.New("access denied")
+	// ErrUnreachable: the object store could not be reached, after retries.
+	ErrUnreachable = errors.New("storage unreachable")
 )
 
 // ControlDir is the hidden folder at a store's root that holds what is ours and no table: run locks
@@ -140,16 +144,23 @@ type Options struct {
 	// Private makes a local store create its files 0600 and folders 0700 (PHI, --errors-to);
 	// otherwise 0644 and 0755.
 	Private bool
+	// S3Region is the AWS region of s3:// locations; "" means the AWS configuration's, else us-east-1.
+	S3Region string
+	// S3KMSKey, when set, has S3 encrypt every object written with this KMS key (SSE-KMS).
+	S3KMSKey string
 }
 
-// ErrNotLocal is returned by Open for a location whose scheme no backend handles.
-var ErrNotLocal = errors.New("unsupported storage location")
+// ErrUnsupported is returned by Open for a location whose scheme no backend handles.
+var ErrUnsupported = errors.New("unsupported storage location")
 
-// Open returns the store for a location: a local folder path (made when first written) or a URL
-// of a supported object store.
+// Open returns the store for a location: a local folder path (made when first written) or an
+// s3://BUCKET/PREFIX URL.
 func Open(ctx context.Context, location string, opts Options) (Store, error) {
+	if strings.HasPrefix(location, "s3://") {
+		return openS3(ctx, location, opts)
+	}
 	if scheme, _, ok := strings.Cut(location, "://"); ok {
-		return nil, fmt.Errorf("%w: %s:// (use a local folder)", ErrNotLocal, scheme)
+		return nil, fmt.Errorf("%w: %s:// (use a local folder or s3://)", ErrUnsupported, scheme)
 	}
 	return NewLocal(location, opts), nil
 }
