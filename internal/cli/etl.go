@@ -85,6 +85,7 @@ Other commands: export, inline, hydrate, keygen, version (see cumulus-etl COMMAN
 		{"S3 storage (s3://BUCKET/PREFIX for INPUT, OUTPUT, PHI or --errors-to)", []string{"s3-region", "s3-kms-key"}},
 		{"Input", []string{"allow-export-errors", "input-format", "export-group", "export-timestamp", "workers"}},
 		{"Bulk export (when INPUT is a FHIR server URL)", exportFlagNames},
+		{"Crawl (search each patient's resources) and incremental exports", crawlFlagNames},
 		{"Authentication with the FHIR server", append([]string{"fhir-url"}, authFlagNames...)},
 	})
 	return cmd

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cumulus-etl/internal/bulk"
+	"cumulus-etl/internal/crawl"
 	"cumulus-etl/internal/etl"
 	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/progress"
@@ -24,6 +25,9 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 	cleanup = func() {}
 	rawURL := cfg.InputDir
 	dir := f.exportTo
+	if f.export.since == "auto" && dir == "" {
+		return cleanup, exitf(ExitArgsConflict, "--since auto needs --export-to DIR: the folder where the earlier exports are kept")
+	}
 	if dir == "" {
 		// A scratch folder is 0700 (exported files are PHI), and a later run removes it if this
 		// one is killed before its cleanup.
@@ -35,24 +39,31 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 		if dir, err = tmp.MkdirTemp("export-"); err != nil {
 			return cleanup, fmt.Errorf("creating a temporary export folder: %w", err)
 		}
-	} else if err := checkExportDir("--export-to", dir); err != nil {
-		return cleanup, err
+	} else if f.export.since != "auto" { // with --since auto, dir holds a series: series.Plan checks it
+		if err := checkExportDir("--export-to", dir); err != nil {
+			return cleanup, err
+		}
 	}
 
 	display := newDisplay(stderr, f.export.quiet)
 	defer display.Close()
-	req := typeRequest{types: etl.Resources(cfg.Tasks), explicit: cfg.ExplicitTasks, allowMissing: cfg.AllowMissingResources}
+	req := typeRequest{types: etl.Resources(cfg.Tasks), explicit: cfg.ExplicitTasks, allowMissing: cfg.AllowMissingResources,
+		extraScopes: f.export.crawl.extraScopes(rawURL)}
 	client, types, err := connectForExport(ctx, display, rawURL, f.export.fhirURL, req, f.export.auth)
 	if err != nil {
 		return cleanup, err
 	}
-	res, err := doExport(ctx, display, client, rawURL, dir, types, f.export)
-	if err != nil && f.allowErrors && errors.Is(err, bulk.ErrServerReportedErrors) {
+	plan, err := planExport(display, client, rawURL, dir, types, f.export)
+	if err != nil {
+		return cleanup, err
+	}
+	res, err := runPlanned(ctx, display, client, rawURL, types, plan, f.export)
+	if err != nil && f.allowErrors && (errors.Is(err, bulk.ErrServerReportedErrors) || errors.Is(err, crawl.ErrPatientsFailed)) {
 		display.Warn(fmt.Sprintf("%v\nGoing on (--allow-export-errors): some data may be missing.", err))
 		err = nil
 	}
 	if err != nil {
-		if f.exportTo == "" {
+		if f.exportTo == "" && plan.mode == modeBulk {
 			cancelAbandonedExport(ctx, display, client, dir)
 			if ctx.Err() != nil {
 				err = interruptedError{next: "the unfinished export was cancelled on the server and nothing was written to OUTPUT"}
@@ -60,15 +71,15 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 		}
 		return cleanup, err
 	}
-	cfg.InputDescription, cfg.InputDir = rawURL, dir
+	cfg.InputDescription, cfg.InputDir = rawURL, plan.dir
 	if cfg.ExportURL == "" {
-		cfg.ExportURL = res.ExportURL
+		cfg.ExportURL = res.url
 	}
 	if cfg.ExportGroup == "" {
-		cfg.ExportGroup = res.GroupName
+		cfg.ExportGroup = res.group
 	}
 	if cfg.ExportTimestamp.IsZero() {
-		cfg.ExportTimestamp = res.TransactionTime
+		cfg.ExportTimestamp = res.time
 	}
 	return cleanup, nil
 }

@@ -27,6 +27,8 @@ const (
 	ExitStorageFailed            = 63  // an s3:// folder could not be used: access denied (credentials, permissions, KMS) or unreachable
 	ExitHydrateFailed            = 70  // inline/hydrate: some downloads failed (each is listed); a rerun tries them again
 	ExitNoteTooLarge             = 71  // inline/hydrate: some notes were over --max-note-size and stay links
+	ExitCrawlPatientsFailed      = 85  // a crawl ended but some patients (or identifiers) failed; each is listed; a rerun searches the patients again
+	ExitCohortEmpty              = 86  // a crawl's cohort has no patients (an empty id file, a Group without members)
 	ExitInterrupted              = 130 // stopped by Ctrl-C (SIGINT), the shell's 128+2; rerun to resume an export
 	ExitTerminated               = 143 // stopped by SIGTERM, the shell's 128+15; rerun to resume an export
 )

@@ -29,6 +29,7 @@ type exportConfig struct {
 	maxPollInterval              time.Duration
 	fhirURL                      string      // --fhir-url: the FHIR base, a prefix of the export URL
 	inline                       inlineFlags // export --inline
+	crawl                        crawlFlags  // --export-mode, the crawl's cohort, --since-mode
 }
 
 // newExportCmd builds "cumulus-etl export [OPTION]... URL DIR".
@@ -65,6 +66,7 @@ func newExportCmd() *cobra.Command {
 	setGroupedHelp(cmd, []flagGroup{
 		{"What to export", []string{"type", "task"}},
 		{"Export", append([]string{"cancel"}, exportFlagNames...)},
+		{"Crawl (search each patient's resources) and incremental exports", crawlFlagNames},
 		{"Clinical notes", inlineFlagNames},
 		{"Authentication with the FHIR server", append([]string{"fhir-url"}, authFlagNames...)},
 	})
@@ -74,7 +76,7 @@ func newExportCmd() *cobra.Command {
 // addExportFlags registers the flags that shape a bulk export.
 func addExportFlags(f *pflag.FlagSet, c *exportConfig) {
 	f.StringArrayVar(&c.typeFilters, "type-filter", nil, "a _typeFilter query such as 'Observation?category=laboratory' (repeatable)")
-	f.StringVar(&c.since, "since", "", "only resources changed after this FHIR instant (_since)")
+	f.StringVar(&c.since, "since", "", "only resources changed after this FHIR instant (_since); auto: since the last completed export of the same request in DIR (or --export-to)")
 	f.StringVar(&c.until, "until", "", "only resources changed before this FHIR instant (_until)")
 	f.StringSliceVar(&c.elements, "elements", nil, "only these elements (_elements; repeatable or comma-separated)")
 	f.StringSliceVar(&c.patients, "patient", nil, "only these patients (patient; uses a POST kick-off)")
@@ -83,6 +85,7 @@ func addExportFlags(f *pflag.FlagSet, c *exportConfig) {
 	f.DurationVar(&c.maxPollInterval, "max-poll-interval", bulk.DefaultMaxPollInterval, "longest wait between status checks (a 429's Retry-After is still honoured)")
 	f.BoolVar(&c.partial, "partial-manifests", false, "ask for partial manifests and download files while the export runs")
 	f.BoolVar(&c.quiet, "quiet", false, "print only warnings and errors during the export")
+	addCrawlFlags(f, &c.crawl)
 }
 
 // runExport runs or cancels the export and maps failures to Cumulus exit codes.
@@ -93,12 +96,16 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 	if strings.Contains(dir, "://") {
 		return exitf(ExitExportFolderNotLocal, "DIR must be a local folder, not %s", dir)
 	}
-	if c.cancel {
+	switch {
+	case c.cancel:
 		if err := checkSomethingToCancel(dir, c.resume); err != nil {
 			return err
 		}
-	} else if err := checkExportDir("DIR", dir); err != nil {
-		return err
+	case c.since == "auto": // DIR holds a series of exports: series.Plan checks it
+	default:
+		if err := checkExportDir("DIR", dir); err != nil {
+			return err
+		}
 	}
 	types, explicit, err := exportTypes(c, rawURL)
 	if err != nil {
@@ -107,9 +114,9 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 	if err := c.inline.validate(); err != nil {
 		return err
 	}
-	req := typeRequest{types: types, explicit: explicit, silent: c.cancel}
+	req := typeRequest{types: types, explicit: explicit, silent: c.cancel, extraScopes: c.crawl.extraScopes(rawURL)}
 	if c.inline.enabled {
-		req.extraScopes = []string{"Binary"} // the notes
+		req.extraScopes = append(req.extraScopes, "Binary") // the notes
 	}
 	display := newDisplay(stderr, c.quiet)
 	defer display.Close()
@@ -127,18 +134,24 @@ func runExport(ctx context.Context, stderr io.Writer, rawURL, dir string, c expo
 		display.Info("Export cancelled.")
 		return nil
 	}
-	res, err := doExport(ctx, display, client, rawURL, dir, types, c)
+	plan, err := planExport(display, client, rawURL, dir, types, c)
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Export complete: %d files, %d resources in %s", res.Files, res.Resources, dir)
-	if res.KeptFiles > 0 {
-		msg = fmt.Sprintf("Export complete: %d files (%d downloaded now, %d kept from an earlier run), %d resources in %s",
-			res.Files, res.Files-res.KeptFiles, res.KeptFiles, res.Resources, dir)
+	out, err := runPlanned(ctx, display, client, rawURL, types, plan, c)
+	if err != nil {
+		return err
 	}
-	display.Info(msg)
+	if res := out.bulk; res != nil {
+		msg := fmt.Sprintf("Export complete: %d files, %d resources in %s", res.Files, res.Resources, plan.dir)
+		if res.KeptFiles > 0 {
+			msg = fmt.Sprintf("Export complete: %d files (%d downloaded now, %d kept from an earlier run), %d resources in %s",
+				res.Files, res.Files-res.KeptFiles, res.KeptFiles, res.Resources, plan.dir)
+		}
+		display.Info(msg)
+	}
 	if c.inline.enabled {
-		return runHydrateWith(ctx, infoWriter{display}, display, client, client.BaseURL().String(), dir, c.inline.tasks(), c.inline)
+		return runHydrateWith(ctx, infoWriter{display}, display, client, client.BaseURL().String(), plan.dir, c.inline.tasks(), c.inline)
 	}
 	return nil
 }
@@ -162,11 +175,11 @@ func checkSomethingToCancel(dir, resume string) error {
 // validate checks the values a server would otherwise get as they are.
 func (c exportConfig) validate() error {
 	for name, v := range map[string]string{"--since": c.since, "--until": c.until} {
-		if v != "" && !isFHIRTime(v) {
+		if v != "" && !isFHIRTime(v) && !(name == "--since" && v == "auto") {
 			return exitf(ExitArgsInvalid, "%s %q is not a FHIR instant such as 2024-01-01T00:00:00Z (or a date such as 2024-01-01)", name, v)
 		}
 	}
-	return nil
+	return c.validateCrawl()
 }
 
 // isFHIRTime reports whether s is a FHIR date or dateTime: a year, year-month, date, or date and

@@ -52,7 +52,7 @@ type Options struct {
 
 // Result describes a crawl.
 type Result struct {
-	TransactionTime time.Time // when the first run began, or the newest lastUpdated seen if older
+	TransactionTime time.Time // when the first run began, or the newest lastUpdated seen if older (unfinished: when it began)
 	ExportURL       string
 	GroupName       string
 	Patients        int // in the cohort
@@ -168,6 +168,7 @@ func (r *run) crawlCohort(ctx context.Context, pl *plan, cohort, previous *sorte
 	res.Failed, res.FailedList = failed.count(), failed.path
 	res.Unresolved = countUnresolved(filepath.Join(r.opts.Dir, unresolvedName))
 	if res.Failed > 0 {
+		res.TransactionTime, _ = time.Parse(time.RFC3339Nano, pl.Started) // what the data so far is as of
 		return res, r.unfinished(pl, failed)
 	}
 	if !st.straysDone {

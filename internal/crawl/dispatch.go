@@ -52,7 +52,7 @@ func (r *run) crawlPatients(ctx context.Context, cohort, previous *sortedFile, s
 				case err == nil:
 					ok.Add(1)
 					failedInARow.Store(0)
-					tracker.Add(1, 0)
+					tracker.Add(1, w.added)
 				case gctx.Err() != nil:
 					return gctx.Err()
 				case !errors.As(err, &perr) || permanent(err):

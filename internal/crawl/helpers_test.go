@@ -245,3 +245,8 @@ func newClientWith(t *testing.T, o fhir.Options) *fhir.Client {
 	}
 	return c
 }
+
+// withoutLastUpdated are server options for a CapabilityStatement without _lastUpdated.
+func withoutLastUpdated() []fhirtest.Option {
+	return []fhirtest.Option{fhirtest.WithSearchTypes(searchTypes(false)...)}
+}

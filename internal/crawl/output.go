@@ -117,19 +117,20 @@ func (s *slot) write(kind string, line []byte) error {
 }
 
 // finish flushes the patient's lines to the files and returns the sizes of the files it wrote
-// to (the journal records them once they are synced).
-func (s *slot) finish() (map[string]int64, error) {
-	sizes := map[string]int64{}
+// to (the journal records them once they are synced) and how many bytes it added.
+func (s *slot) finish() (sizes map[string]int64, added int64, err error) {
+	sizes = map[string]int64{}
 	for _, f := range s.files {
 		if !f.used {
 			continue
 		}
 		if err := f.w.Flush(); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", f.name, err)
+			return nil, 0, fmt.Errorf("writing %s: %w", f.name, err)
 		}
 		sizes[f.name] = f.size
+		added += f.size - f.start
 	}
-	return sizes, nil
+	return sizes, added, nil
 }
 
 // undo cuts the patient's lines off again (its searches failed).

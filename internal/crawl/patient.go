@@ -27,6 +27,7 @@ type worker struct {
 	p          patient
 	maxUpdated time.Time
 	resources  int64
+	added      int64           // bytes written, once the patient is done
 	seen       map[string]bool // ids of the current type, when it has several queries
 }
 
@@ -45,10 +46,11 @@ func (w *worker) crawl(ctx context.Context, p patient) error {
 			return err
 		}
 	}
-	sizes, err := w.slot.finish()
+	sizes, added, err := w.slot.finish()
 	if err != nil {
 		return err
 	}
+	w.added = added
 	w.r.resources.Add(w.resources)
 	req := commitReq{patient: p.index, sizes: sizes, resources: w.resources}
 	if !w.maxUpdated.IsZero() {

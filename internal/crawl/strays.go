@@ -60,7 +60,7 @@ func (r *run) writeStrays(cohort *sortedFile) error {
 	if err != nil {
 		return err
 	}
-	sizes, err := out.finish()
+	sizes, _, err := out.finish()
 	if err != nil {
 		return err
 	}
