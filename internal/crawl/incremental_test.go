@@ -44,7 +44,7 @@ func TestCrawl_IncrementalUpdatedSince(t *testing.T) {
 func TestCrawl_IncrementalCreatedSince(t *testing.T) {
 	srv := newServer(t, 3, withoutLastUpdated()...)
 	srv.AddResources(t, resource(map[string]any{"resourceType": "Observation", "id": "obs-new", "issued": "2024-07-01T00:00:00Z",
-		"subject": map[string]any{"reference": "Patient/p002"},
+		"subject":  map[string]any{"reference": "Patient/p002"},
 		"category": []any{map[string]any{"coding": []any{map[string]any{"code": "laboratory"}}}}}))
 	o := options(t, newClient(t, srv), t.TempDir())
 	o.Window = Window{Since: "2024-05-01T00:00:00Z", Mode: SinceCreated}
