@@ -98,8 +98,8 @@ func (idx *index) loadFile(path string) error {
 		line := bytes.Clone(sc.Bytes())
 		var h struct {
 			ResourceType, ID string
-			Subject         struct{ Reference string }
-			Patient         struct{ Reference string }
+			Subject          struct{ Reference string }
+			Patient          struct{ Reference string }
 		}
 		if err := json.Unmarshal(line, &h); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
