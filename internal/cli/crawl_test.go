@@ -243,7 +243,14 @@ func TestSinceAuto_SeriesOfExports(t *testing.T) {
 	if len(first) != 1 || len(linesByType(t, first[0])["Condition"]) == 0 {
 		t.Fatalf("series folder holds %v", first)
 	}
-	e.AddResources(t, []byte(`{"resourceType":"Condition","id":"changed","meta":{"lastUpdated":"2099-01-01T00:00:00Z"},"subject":{"reference":"Patient/`+e.patients[2]+`"}}`))
+	conditions := linesByType(t, first[0])["Condition"]
+	var changed map[string]any
+	json.Unmarshal([]byte(conditions[0]), &changed)
+	changed["meta"] = map[string]any{"lastUpdated": "2099-01-01T00:00:00Z"}
+	changed["clinicalStatus"] = map[string]any{"coding": []any{map[string]any{
+		"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "remission"}}}
+	b, _ := json.Marshal(changed)
+	e.AddResources(t, b)
 	e.FailSearch("Condition", e.patients[5], fhirtest.Status(400))
 	args := []string{"export", group, seriesDir, "--since", "auto", "--export-mode", "crawl"}
 	_, stderr = e.run(t, ExitCrawlPatientsFailed, args...)
@@ -256,8 +263,19 @@ func TestSinceAuto_SeriesOfExports(t *testing.T) {
 	if len(all) != 2 || !strings.Contains(stderr, "going on with the unfinished export in "+all[1]) {
 		t.Fatalf("the rerun did not go on with the unfinished crawl (folders %v):\n%s", all, stderr)
 	}
-	if got := linesByType(t, all[1]); len(got) != 1 || len(got["Condition"]) != 1 || !strings.Contains(got["Condition"][0], `"changed"`) {
+	if got := linesByType(t, all[1]); len(got) != 1 || len(got["Condition"]) != 1 || !strings.Contains(got["Condition"][0], `remission`) {
 		t.Errorf("the incremental crawl holds %v, want only the changed Condition", got)
+	}
+	// The whole series loads into one OUTPUT, the later copy of the Condition winning.
+	tmp := t.TempDir()
+	if code, stdout, stderr := runCLI(t, seriesDir, filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"),
+		"--export-group", "G1", "--export-timestamp", "2026-01-01T00:00:00Z"); code != ExitOK {
+		t.Fatalf("etl of the series: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	rows := tableRows(t, filepath.Join(tmp, "out"))["condition"]
+	changedRow := func(r string) bool { return strings.Contains(r, `"remission"`) }
+	if len(rows) != len(conditions) || !slices.ContainsFunc(rows, changedRow) {
+		t.Errorf("condition table: %d rows (want %d), the changed one there: %v", len(rows), len(conditions), slices.ContainsFunc(rows, changedRow))
 	}
 }
 

@@ -137,14 +137,13 @@ func Record(next *Next) error {
 	return store.WriteFileAtomic(entryFile(next.Folder), b, 0o600)
 }
 
-// freeName names a new subfolder after now (UTC, so names sort in time order).
+// freeName names a new subfolder after now (UTC, to the millisecond, so that names sort in time
+// order, also as paths); a name taken moves on by a millisecond.
 func freeName(dir string, now time.Time) string {
-	base := now.UTC().Format("20060102T150405Z")
-	name := base
-	for i := 2; ; i++ {
+	for t := now.UTC(); ; t = t.Add(time.Millisecond) {
+		name := t.Format("20060102T150405.000Z")
 		if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, fs.ErrNotExist) {
 			return name
 		}
-		name = fmt.Sprintf("%s-%d", base, i)
 	}
 }

@@ -75,7 +75,7 @@ func TestPlan_SinceAuto(t *testing.T) {
 			if got.Entry != tc.want.Entry || got.Resuming != tc.want.Resuming {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
-			if tc.newFolder && got.Folder != filepath.Join(dir, "20261201T120000Z") {
+			if tc.newFolder && got.Folder != filepath.Join(dir, "20261201T120000.000Z") {
 				t.Errorf("new folder %s", got.Folder)
 			}
 		})
