@@ -19,8 +19,25 @@ func (s *S3) Create(ctx context.Context, name string, opts CreateOptions) (Write
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	return &s3Writer{ctx: ctx, s: s, name: name, ifAbsent: opts.IfAbsent, buf: make([]byte, 0, min(s.partSize, 64<<10)),
+	return &s3Writer{ctx: ctx, s: s, name: name, ifAbsent: opts.IfAbsent, buf: make([]byte, 0, 64<<10),
 		slots: make(chan struct{}, s3PartsInFlight)}, nil
+}
+
+// partBuffers recycles the part-sized buffers of all writers: a fresh 8 MiB buffer per part would
+// leave the garbage collector hundreds of megabytes to catch up with.
+var partBuffers sync.Pool
+
+func getPartBuffer(size int) []byte {
+	if b, ok := partBuffers.Get().(*[]byte); ok && cap(*b) == size {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, size)
+}
+
+func putPartBuffer(b []byte) {
+	if cap(b) >= 1<<20 {
+		partBuffers.Put(&b)
+	}
 }
 
 type s3Writer struct {
@@ -45,6 +62,10 @@ func (w *s3Writer) Write(p []byte) (int, error) {
 	}
 	written := 0
 	for len(p) > 0 {
+		if len(w.buf)+len(p) > cap(w.buf) && cap(w.buf) < w.s.partSize {
+			full := getPartBuffer(w.s.partSize) // past the small first buffer: a whole part's
+			w.buf = append(full, w.buf...)
+		}
 		room := w.s.partSize - len(w.buf)
 		n := min(room, len(p))
 		w.buf = append(w.buf, p[:n]...)
@@ -73,7 +94,7 @@ func (w *s3Writer) sendPart() error {
 		w.uploadID = out.UploadId
 	}
 	data := w.buf
-	w.buf = make([]byte, 0, w.s.partSize)
+	w.buf = getPartBuffer(w.s.partSize)
 	w.mu.Lock()
 	number := int32(len(w.parts) + 1)
 	w.parts = append(w.parts, types.CompletedPart{PartNumber: aws.Int32(number)})
@@ -85,7 +106,7 @@ func (w *s3Writer) sendPart() error {
 	}
 	w.wg.Add(1)
 	go func() {
-		defer func() { <-w.slots; w.wg.Done() }()
+		defer func() { putPartBuffer(data); <-w.slots; w.wg.Done() }()
 		out, err := w.s.client.UploadPart(w.ctx, &s3.UploadPartInput{Bucket: &w.s.bucket, Key: aws.String(w.s.key(w.name)),
 			UploadId: w.uploadID, PartNumber: aws.Int32(number), Body: bytes.NewReader(data)})
 		w.mu.Lock()
@@ -123,6 +144,8 @@ func (w *s3Writer) Commit() error {
 			return w.s.wrap("writing", w.name, err)
 		}
 		w.done = true
+		putPartBuffer(w.buf)
+		w.buf = nil
 		return nil
 	}
 	if len(w.buf) > 0 {
@@ -134,6 +157,8 @@ func (w *s3Writer) Commit() error {
 	if err := w.partErr(); err != nil {
 		return err
 	}
+	putPartBuffer(w.buf)
+	w.buf = nil
 	_, err := w.s.client.CompleteMultipartUpload(w.ctx, &s3.CompleteMultipartUploadInput{Bucket: &w.s.bucket,
 		Key: aws.String(w.s.key(w.name)), UploadId: w.uploadID, IfNoneMatch: ifNoneMatch,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: w.parts}})
@@ -149,6 +174,7 @@ func (w *s3Writer) Abort() error {
 		return nil
 	}
 	w.done = true
+	putPartBuffer(w.buf)
 	w.buf = nil
 	if w.uploadID == nil {
 		return nil
