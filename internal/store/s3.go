@@ -34,6 +34,7 @@ type S3 struct {
 	bucket, prefix string // prefix has no leading or trailing slash
 	kmsKey         string
 	partSize       int
+	partBuffers    chan []byte // free part-sized buffers (see getPartBuffer)
 }
 
 var _ Store = (*S3)(nil)
@@ -76,7 +77,8 @@ func openS3(ctx context.Context, location string, opts Options) (*S3, error) {
 			o.RetryMaxAttempts = s3MaxAttempts
 		}
 	})
-	return &S3{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), kmsKey: opts.S3KMSKey, partSize: s3PartSize}, nil
+	return &S3{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), kmsKey: opts.S3KMSKey,
+		partSize: s3PartSize, partBuffers: make(chan []byte, s3PartsInFlight+2)}, nil
 }
 
 // key is the object key of a store name ("" for the root prefix).

@@ -23,20 +23,26 @@ func (s *S3) Create(ctx context.Context, name string, opts CreateOptions) (Write
 		slots: make(chan struct{}, s3PartsInFlight)}, nil
 }
 
-// partBuffers recycles the part-sized buffers of all writers: a fresh 8 MiB buffer per part would
-// leave the garbage collector hundreds of megabytes to catch up with.
-var partBuffers sync.Pool
-
-func getPartBuffer(size int) []byte {
-	if b, ok := partBuffers.Get().(*[]byte); ok && cap(*b) == size {
-		return (*b)[:0]
+// getPartBuffer returns an empty part-sized buffer, reusing one a finished part gave back: a fresh
+// 8 MiB buffer per part would have the garbage collector let the heap grow by a hundred megabytes
+// between collections.
+func (s *S3) getPartBuffer() []byte {
+	select {
+	case b := <-s.partBuffers:
+		return b[:0]
+	default:
+		return make([]byte, 0, s.partSize)
 	}
-	return make([]byte, 0, size)
 }
 
-func putPartBuffer(b []byte) {
-	if cap(b) >= 1<<20 {
-		partBuffers.Put(&b)
+// putPartBuffer keeps b for reuse, up to the free list's size.
+func (s *S3) putPartBuffer(b []byte) {
+	if cap(b) != s.partSize {
+		return
+	}
+	select {
+	case s.partBuffers <- b:
+	default:
 	}
 }
 
@@ -63,7 +69,7 @@ func (w *s3Writer) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		if len(w.buf)+len(p) > cap(w.buf) && cap(w.buf) < w.s.partSize {
-			full := getPartBuffer(w.s.partSize) // past the small first buffer: a whole part's
+			full := w.s.getPartBuffer() // past the small first buffer: a whole part's
 			w.buf = append(full, w.buf...)
 		}
 		room := w.s.partSize - len(w.buf)
@@ -94,7 +100,7 @@ func (w *s3Writer) sendPart() error {
 		w.uploadID = out.UploadId
 	}
 	data := w.buf
-	w.buf = getPartBuffer(w.s.partSize)
+	w.buf = w.s.getPartBuffer()
 	w.mu.Lock()
 	number := int32(len(w.parts) + 1)
 	w.parts = append(w.parts, types.CompletedPart{PartNumber: aws.Int32(number)})
@@ -106,7 +112,7 @@ func (w *s3Writer) sendPart() error {
 	}
 	w.wg.Add(1)
 	go func() {
-		defer func() { putPartBuffer(data); <-w.slots; w.wg.Done() }()
+		defer func() { w.s.putPartBuffer(data); <-w.slots; w.wg.Done() }()
 		out, err := w.s.client.UploadPart(w.ctx, &s3.UploadPartInput{Bucket: &w.s.bucket, Key: aws.String(w.s.key(w.name)),
 			UploadId: w.uploadID, PartNumber: aws.Int32(number), Body: bytes.NewReader(data)})
 		w.mu.Lock()
@@ -144,7 +150,7 @@ func (w *s3Writer) Commit() error {
 			return w.s.wrap("writing", w.name, err)
 		}
 		w.done = true
-		putPartBuffer(w.buf)
+		w.s.putPartBuffer(w.buf)
 		w.buf = nil
 		return nil
 	}
@@ -157,7 +163,7 @@ func (w *s3Writer) Commit() error {
 	if err := w.partErr(); err != nil {
 		return err
 	}
-	putPartBuffer(w.buf)
+	w.s.putPartBuffer(w.buf)
 	w.buf = nil
 	_, err := w.s.client.CompleteMultipartUpload(w.ctx, &s3.CompleteMultipartUploadInput{Bucket: &w.s.bucket,
 		Key: aws.String(w.s.key(w.name)), UploadId: w.uploadID, IfNoneMatch: ifNoneMatch,
@@ -174,7 +180,7 @@ func (w *s3Writer) Abort() error {
 		return nil
 	}
 	w.done = true
-	putPartBuffer(w.buf)
+	w.s.putPartBuffer(w.buf)
 	w.buf = nil
 	if w.uploadID == nil {
 		return nil
