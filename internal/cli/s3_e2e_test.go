@@ -261,3 +261,25 @@ func TestS3_TwoRunsCannotBothWrite(t *testing.T) {
 		t.Errorf("jobs used %d codebooks, want 1", len(jobs))
 	}
 }
+
+// TestS3_RefusedCredentials_Exit63WithoutTheSecret: a wrong secret key is refused by the server;
+// the run exits 63 and prints neither the secret nor a signature.
+func TestS3_RefusedCredentials_Exit63WithoutTheSecret(t *testing.T) {
+	srv := s3test.Shared(t)
+	srv.Setenv(t)
+	bucket := "s3://" + srv.Bucket(t)
+	const secret = "not-the-secret-Zq81vK"
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	r := clitest.Run(t, "", inputtest.SampleExport(t), bucket+"/out", bucket+"/phi", "--task", "patient")
+	if r.Code != ExitStorageFailed {
+		t.Fatalf("exit %d, want %d:\n%s", r.Code, ExitStorageFailed, r.Stderr)
+	}
+	for _, leak := range []string{secret, "Signature=", "X-Amz-Signature", "Credential="} {
+		if strings.Contains(r.Stdout+r.Stderr, leak) {
+			t.Errorf("the output holds %q:\n%s", leak, r.Stderr)
+		}
+	}
+	if !strings.Contains(r.Stderr, bucket+"/phi") {
+		t.Errorf("the message does not name the location:\n%s", r.Stderr)
+	}
+}
