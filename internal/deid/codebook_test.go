@@ -168,7 +168,7 @@ func TestParseCodebookVersion0KeepsLegacyIDs(t *testing.T) {
 
 func TestParseCodebookReportsShortRandomness(t *testing.T) {
 	_, err := ParseCodebook([]byte(`{"mrn": {}}`), bytes.NewReader(nil))
-	if err == nil || errors.Is(err, ErrRejected) {
+	if err == nil || errors.Is(err, ErrBadInput) {
 		t.Fatalf("err = %v, want a randomness error", err)
 	}
 }

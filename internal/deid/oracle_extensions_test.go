@@ -1,10 +1,10 @@
 package deid
 
-// extensions filters an extension list: allowed URLs are scrubbed with the Extension rules,
-// others are cut down to {"url": ...} and counted (unless expected), and entries without a url
-// are dropped. Inside an allowed extension (nested), relative URLs name parts of the parent and
-// are allowed.
-func (w *walker) extensions(m map[string]any, n *node, k string, v any, nested bool) (bool, error) {
+// extensions filters an extension list: an entry whose URL has a definition (see
+// extensionDefinition) is scrubbed with it, any other is dropped whole and counted (unless
+// expected), and entries without a url are dropped. parent is the definition of the extension
+// the list belongs to (nil for an element's own extensions).
+func (w *walker) extensions(m map[string]any, n *node, k string, v any, parent *node) (bool, error) {
 	list, ok := asList(v)
 	if !ok {
 		w.mismatch(n, k)
@@ -16,24 +16,33 @@ func (w *walker) extensions(m map[string]any, n *node, k string, v any, nested b
 		if ext == nil {
 			continue
 		}
-		if extensionAllowed(w.s.rules, url, nested) {
-			keep, err := w.object(ext, w.s.rules.extension)
-			if err != nil {
-				return false, err
-			}
-			if keep {
-				out = append(out, ext)
+		def := extensionDefinition(w.s.rules, url, parent)
+		if def == nil {
+			if !w.s.rules.extExpected[url] {
+				w.s.countURL(w.s.unknownExt, unknownName(url, parent))
 			}
 			continue
 		}
-		if !w.s.rules.extExpected[url] {
-			w.s.count(w.s.unknownExt, url)
+		keep, err := w.object(ext, def)
+		if err != nil {
+			return false, err
 		}
-		clear(ext)
-		ext["url"] = url
-		out = append(out, ext)
+		if keep && hasContent(ext) {
+			out = append(out, ext)
+		}
 	}
 	return w.storeList(m, k, list, out), nil
+}
+
+// hasContent reports whether a scrubbed extension holds anything but its url: one left with only
+// its url says nothing.
+func hasContent(ext map[string]any) bool {
+	for k := range ext {
+		if k != "url" && k != "_url" {
+			return true
+		}
+	}
+	return false
 }
 
 // modifierExtensions scrubs a modifierExtension list; one unknown URL skips the resource.
@@ -46,13 +55,14 @@ func (w *walker) modifierExtensions(m map[string]any, n *node, k string, v any) 
 	for _, e := range list {
 		ext, _ := e.(map[string]any)
 		url, _ := ext["url"].(string)
-		if !w.s.rules.modifiersAllowed[url] {
+		def := w.s.rules.modifiers[url]
+		if def == nil {
 			if url == "" {
 				url = "(modifierExtension without url)"
 			}
 			return false, &skipError{url: url}
 		}
-		keep, err := w.object(ext, w.s.rules.extension)
+		keep, err := w.object(ext, def)
 		if err != nil {
 			return false, err
 		}

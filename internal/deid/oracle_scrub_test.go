@@ -16,8 +16,9 @@ import (
 // resource decoded from JSON (decoding numbers with UseNumber is fine).
 //
 // It returns Kept when res may be written, SkippedModifierExtension when it must be dropped
-// without being an error, or an error wrapping ErrRejected (unsafe content) or
-// ErrUnsupportedType. After a skip or an error, res is partly scrubbed and must be discarded.
+// without being an error, or an error wrapping ErrUnsupportedType. After a skip or an error, res
+// is partly scrubbed and must be discarded. Repeated keys cannot be seen in a decoded map: the
+// caller rejects such lines before decoding them (see mapScrub).
 func (s *Scrubber) Scrub(res map[string]any) (Outcome, error) {
 	rt, _ := res["resourceType"].(string)
 	n := s.rules.resources[rt]
@@ -28,42 +29,32 @@ func (s *Scrubber) Scrub(res map[string]any) (Outcome, error) {
 	if _, err := w.object(res, n); err != nil {
 		var skip *skipError
 		if errors.As(err, &skip) {
-			s.count(s.skippedMod, skip.url)
+			s.countURL(s.skippedMod, skip.url)
 			return SkippedModifierExtension, nil
-		}
-		var rej *rejectError
-		if errors.As(err, &rej) {
-			rej.path = append(rej.path, rt)
 		}
 		return Kept, err
 	}
 	return Kept, nil
 }
 
-// anonRef replaces the id inside a reference with its fake id. Only forms whose id can be
-// found are accepted: "Type/id" (a version suffix "/_history/v" is dropped), "#contained", and a
-// bare id with a sibling "type". Anything else rejects the resource; the error never repeats the
-// value, which may be PHI.
-func (w *walker) anonRef(m map[string]any, ref string) (string, error) {
-	typ, id, err := splitRef(ref, func() string { s, _ := m["type"].(string); return strings.TrimSpace(s) })
-	if err != nil {
-		return "", err
-	}
-	if typ == "" {
-		return w.s.cb.fakeRef("#", "", id), nil
-	}
-	return w.s.cb.fakeRef(typ+"/", typ, id), nil
-}
-
-// zip generalizes a US ZIP or ZIP+4 code to its first three digits followed by "00", or to
-// "00000" in a restricted ZIP3 area. Anything that is not a US ZIP code is dropped.
-func (rs *ruleSet) zip(s string) (string, bool) {
-	ok, restricted := zipArea(rs, s)
+// anonRef replaces the id inside a reference with its fake id; ok is false for a form whose id
+// cannot be found (see splitRef), which the caller masks.
+func (w *walker) anonRef(m map[string]any, ref string) (string, bool) {
+	typ, id, ok := splitRef(ref, func() string { s, _ := m["type"].(string); return strings.TrimSpace(s) })
 	switch {
 	case !ok:
 		return "", false
-	case restricted:
-		return "00000", true
+	case typ == "":
+		return w.s.cb.fakeRef("#", "", id), true
 	}
-	return s[:3] + "00", true
+	return w.s.cb.fakeRef(typ+"/", typ, id), true
+}
+
+// zip generalizes the postal code of address m (see appendZip); ok is false when it must go.
+func (rs *ruleSet) zip(m map[string]any, code string) (string, usAddress, bool) {
+	country, _ := m["country"].(string)
+	state, _ := m["state"].(string)
+	where := addressCountry(rs, strings.TrimSpace(country), strings.TrimSpace(state))
+	out, ok := appendZip(rs, nil, code, where)
+	return string(out), where, ok
 }

@@ -1,6 +1,7 @@
 package deid
 
 import (
+	"encoding/json"
 	"strings"
 )
 
@@ -39,7 +40,7 @@ func (w *walker) object(m map[string]any, n *node) (bool, error) {
 		}
 		keep, err := w.field(m, n, k, v, r, &after)
 		if err != nil {
-			return false, withField(err, k)
+			return false, err
 		}
 		if !keep {
 			delete(m, k)
@@ -58,7 +59,7 @@ func (w *walker) field(m map[string]any, n *node, k string, v any, r rule, after
 	case actPrimitiveExt:
 		return w.primitiveExt(n, k, v, r.node)
 	case actExtension, actNestedExtension:
-		return w.extensions(m, n, k, v, r.act == actNestedExtension)
+		return w.extensions(m, n, k, v, r.node)
 	case actModifierExtension:
 		return w.modifierExtensions(m, n, k, v)
 	case actContained:
@@ -71,7 +72,7 @@ func (w *walker) field(m map[string]any, n *node, k string, v any, r rule, after
 		after.masked = append(after.masked, maskedField{name: k, count: count})
 		return false, nil
 	}
-	return w.leaf(m, n, k, v, r.act, after)
+	return w.leaf(m, n, k, v, r, after)
 }
 
 // nodes recurses into an object or an array of objects; anything else is a shape mismatch.
@@ -141,14 +142,19 @@ func (w *walker) primitiveExt(n *node, k string, v any, elem *node) (bool, error
 	return false, nil
 }
 
-// leaf applies a primitive action to a value or to each element of an array of primitives.
-// Objects and nested arrays are never kept where a primitive is expected.
-func (w *walker) leaf(m map[string]any, n *node, k string, v any, act action, after *fixups) (bool, error) {
+// leaf applies a primitive rule to a value or to each element of an array of primitives.
+// Objects and nested arrays are never kept where a primitive is expected, nor arrays where a
+// reference is.
+func (w *walker) leaf(m map[string]any, n *node, k string, v any, r rule, after *fixups) (bool, error) {
 	switch t := v.(type) {
 	case map[string]any:
 		w.mismatch(n, k)
 		return false, nil
 	case []any:
+		if r.act == actAnonRef {
+			w.mismatch(n, k)
+			return false, nil
+		}
 		for _, e := range t {
 			switch e.(type) {
 			case map[string]any, []any:
@@ -161,7 +167,7 @@ func (w *walker) leaf(m map[string]any, n *node, k string, v any, act action, af
 			if e == nil {
 				continue // a placeholder aligned with "_field"
 			}
-			nv, keep, err := w.scalar(m, n, k, e, act, after)
+			nv, keep, err := w.scalar(m, n, k, e, r, after)
 			if err != nil {
 				return false, err
 			}
@@ -172,16 +178,16 @@ func (w *walker) leaf(m map[string]any, n *node, k string, v any, act action, af
 		}
 		return kept > 0, nil
 	}
-	nv, keep, err := w.scalar(m, n, k, v, act, after)
+	nv, keep, err := w.scalar(m, n, k, v, r, after)
 	if keep && nv != v { // v is a primitive here, so comparing is safe; skipping saves a map write
 		m[k] = nv
 	}
 	return keep, err
 }
 
-// scalar applies a primitive action to one non-null primitive value. Strings are trimmed and
+// scalar applies a primitive rule to one non-null primitive value. Strings are trimmed and
 // empty strings dropped (as Cumulus does).
-func (w *walker) scalar(m map[string]any, n *node, k string, v any, act action, after *fixups) (any, bool, error) {
+func (w *walker) scalar(m map[string]any, n *node, k string, v any, r rule, after *fixups) (any, bool, error) {
 	s, isStr := v.(string)
 	if isStr {
 		if t := strings.TrimSpace(s); len(t) != len(s) {
@@ -191,13 +197,17 @@ func (w *walker) scalar(m map[string]any, n *node, k string, v any, act action, 
 			return nil, false, nil
 		}
 	}
-	switch act {
+	switch r.act {
 	case actKeep:
+		if why := classRefuses(r.class, isNumber(v), isStr, s); why != "" {
+			w.drop(n, k, why)
+			return nil, false, nil
+		}
 		return v, true, nil
 	case actCheckSystem:
 		sys, _ := m["system"].(string)
 		code, _ := m["code"].(string)
-		if !systemAllows(w.s.rules, strings.TrimSpace(sys), strings.TrimSpace(code), k == "code") {
+		if !systemAllows(w.s.rules, strings.TrimSpace(sys), strings.TrimSpace(code), r.class == classCode) {
 			after.markAbsent = true
 			return nil, false, nil
 		}
@@ -207,21 +217,44 @@ func (w *walker) scalar(m map[string]any, n *node, k string, v any, act action, 
 		w.mismatch(n, k)
 		return nil, false, nil
 	}
-	switch act {
+	switch r.act {
 	case actAnonID:
 		return w.s.cb.FakeID(w.resType, s), true, nil
 	case actAnonRef:
-		ref, err := w.anonRef(m, s)
-		return ref, err == nil, err
+		ref, ok := w.anonRef(m, s)
+		if !ok {
+			w.drop(n, k, whyRefMasked)
+			after.masked = append(after.masked, maskedField{name: k, count: -1})
+		}
+		return ref, ok, nil
 	case actYear:
-		y, ok := year(s)
-		return y, ok, nil
+		if !fhirDate(s) {
+			w.drop(n, k, whyNotFHIRDate)
+			return nil, false, nil
+		}
+		return s[:4], true, nil
 	case actZip:
-		z, ok := w.s.rules.zip(s)
+		z, where, ok := w.s.rules.zip(m, s)
+		if !ok {
+			w.drop(n, k, whyZip(where))
+		}
 		return z, ok, nil
 	}
 	w.mismatch(n, k) // unreachable with a compiled rule set
 	return nil, false, nil
+}
+
+// isNumber reports whether a decoded value is a JSON number.
+func isNumber(v any) bool {
+	switch v.(type) {
+	case json.Number, float64:
+		return true
+	}
+	return false
+}
+
+func (w *walker) drop(n *node, k, why string) {
+	w.s.count(w.s.dropped, n.name+"."+k+": "+why)
 }
 
 func (w *walker) mismatch(n *node, k string) {

@@ -15,7 +15,7 @@ var embeddedRules []byte
 type action uint8
 
 const (
-	actKeep action = iota + 1
+	actKeep action = iota + 1 // keep a primitive of the rule's class
 	actMask
 	actAnonID
 	actAnonRef
@@ -30,15 +30,37 @@ const (
 	actPrimitiveExt // a primitive's "_field" sibling: Element content, null placeholders kept
 )
 
-// leafActions are the actions spelled as lowercase words in rules.toml that apply to primitives.
-var leafActions = map[string]action{
-	"keep":         actKeep,
-	"mask":         actMask,
-	"anon-id":      actAnonID,
-	"anon-ref":     actAnonRef,
-	"year":         actYear,
-	"zip":          actZip,
-	"check-system": actCheckSystem,
+// isLeaf reports whether a applies to primitives (and so has a "_field" sibling).
+func (a action) isLeaf() bool { return a >= actKeep && a <= actCheckSystem }
+
+// class is what a kept primitive is. The rules file gives every leaf rule one, so that free
+// text (which may hold anything a person typed) is never kept without a stated reason.
+type class uint8
+
+const (
+	classNone       class = iota // masks and containers keep no primitive of their own
+	classCode                    // a code, URI, boolean or other value from a fixed vocabulary
+	classDate                    // a date, dateTime, instant or time
+	classNumber                  // a JSON number
+	classIdentifier              // an id or identifier value
+	classText                    // free text
+)
+
+// leafWords are the actions spelled as lowercase words in rules.toml that apply to primitives,
+// each with the class of what it keeps.
+var leafWords = map[string]rule{
+	"code":          {act: actKeep, class: classCode},
+	"date":          {act: actKeep, class: classDate},
+	"number":        {act: actKeep, class: classNumber},
+	"identifier":    {act: actKeep, class: classIdentifier},
+	"text":          {act: actKeep, class: classText},
+	"mask":          {act: actMask},
+	"anon-id":       {act: actAnonID, class: classIdentifier},
+	"anon-ref":      {act: actAnonRef, class: classIdentifier},
+	"year":          {act: actYear, class: classDate},
+	"zip":           {act: actZip, class: classCode},
+	"check-code":    {act: actCheckSystem, class: classCode},
+	"check-display": {act: actCheckSystem, class: classText},
 }
 
 // listActions are the other lowercase actions; they take arrays of objects.
@@ -51,37 +73,44 @@ var listActions = map[string]action{
 
 // rule is the compiled form of one field's entry.
 type rule struct {
-	act  action
-	node *node // for actNode and actPrimitiveExt
+	act   action
+	class class
+	node  *node  // for actNode and actPrimitiveExt; for actNestedExtension, the parent extension's definition
+	why   string // the reason written after the word ("text: why"); required for free text
 }
 
-// node is the compiled rule set of a datatype, backbone element or resource: every field that
-// may stay, looked up by its JSON name.
+// node is the compiled rule set of a datatype, backbone element, resource or extension
+// definition: every field that may stay, looked up by its JSON name.
 type node struct {
-	name    string          // "CodeableConcept", "Condition.stage", ...: names counters
+	name    string          // "CodeableConcept", "Condition.stage", an extension URL...: names counters
 	fields  map[string]rule // includes "_x" siblings of primitive fields
 	systems map[string]bool // for subsets: elements must have one of these systems
 	table   fieldTable      // fields again, for the byte-level scrubber
+	parts   map[string]*node
+	anyPart *node // for extensions of unpublished definition: any relative part, with these rules
 }
 
 // ruleSet is the compiled, immutable rules file.
 type ruleSet struct {
-	resources        map[string]*node
-	extension        *node // the Extension datatype, for allowed extensions
-	siteSpecific     []string
-	restrictedZip3   map[string]bool
-	extAllowed       map[string]bool
-	extExpected      map[string]bool
-	modifiersAllowed map[string]bool
+	resources      map[string]*node
+	extensions     map[string]*node // allowed extension URL → its definition
+	modifiers      map[string]*node // allowed modifierExtension URL → its definition
+	extExpected    map[string]bool
+	siteSpecific   []siteSystem
+	restrictedZip3 map[string]bool
+	usCountries    map[string]bool // lowercase
+	usStates       map[string]bool // lowercase
 }
 
 // ruleFile is rules.toml as written.
 type ruleFile struct {
 	Systems struct {
-		SiteSpecific []string `toml:"site_specific"`
+		SiteSpecific []siteSystem `toml:"site_specific"`
 	} `toml:"systems"`
 	Zip struct {
 		RestrictedZip3 []string `toml:"restricted_zip3"`
+		USCountries    []string `toml:"us_countries"`
+		USStates       []string `toml:"us_states"`
 	} `toml:"zip"`
 	Element    map[string]string         `toml:"element"`
 	Resource   map[string]string         `toml:"resource"`
@@ -89,9 +118,10 @@ type ruleFile struct {
 	Subsets    map[string]subsetFile     `toml:"subsets"`
 	Resources  map[string]map[string]any `toml:"resources"`
 	Extensions struct {
-		Allowed            []string `toml:"allowed"`
-		ExpectedAndDropped []string `toml:"expected_and_dropped"`
-		ModifiersAllowed   []string `toml:"modifiers_allowed"`
+		Coded              []string       `toml:"coded"`
+		Allowed            map[string]any `toml:"allowed"`
+		ExpectedAndDropped []string       `toml:"expected_and_dropped"`
+		Modifiers          map[string]any `toml:"modifiers"`
 	} `toml:"extensions"`
 }
 
@@ -110,7 +140,13 @@ func compileRules(data []byte) (*ruleSet, error) {
 	}
 	for _, key := range md.Undecoded() {
 		// Field tables decode into maps whose keys the compiler checks itself.
-		if key[0] != "datatypes" && key[0] != "resources" {
+		switch key[0] {
+		case "datatypes", "resources":
+		case "extensions":
+			if len(key) < 2 || (key[1] != "allowed" && key[1] != "modifiers") {
+				return nil, fmt.Errorf("rules: unknown key %q", key.String())
+			}
+		default:
 			return nil, fmt.Errorf("rules: unknown key %q", key.String())
 		}
 	}
@@ -119,9 +155,11 @@ func compileRules(data []byte) (*ruleSet, error) {
 }
 
 type compiler struct {
-	file    *ruleFile
-	named   map[string]*node // datatypes and subsets
-	element *node
+	file      *ruleFile
+	named     map[string]*node // datatypes and subsets
+	element   *node
+	extension *node // the Extension datatype: how each value[x] is scrubbed
+	coded     *node // the definition of extensions whose definition is not published
 }
 
 func (c *compiler) compile() (*ruleSet, error) {
@@ -152,17 +190,22 @@ func (c *compiler) compile() (*ruleSet, error) {
 		n := c.named[name]
 		n.fields, n.table, n.systems = base.fields, base.table, toSet(sub.Systems)
 	}
-	rs := &ruleSet{
-		resources:        map[string]*node{},
-		extension:        c.named["Extension"],
-		siteSpecific:     f.Systems.SiteSpecific,
-		restrictedZip3:   toSet(f.Zip.RestrictedZip3),
-		extAllowed:       toSet(f.Extensions.Allowed),
-		extExpected:      toSet(f.Extensions.ExpectedAndDropped),
-		modifiersAllowed: toSet(f.Extensions.ModifiersAllowed),
-	}
-	if rs.extension == nil || rs.extension.systems != nil {
+	if c.extension = c.named["Extension"]; c.extension == nil || c.extension.systems != nil {
 		return nil, fmt.Errorf("rules: the Extension datatype is missing")
+	}
+	rs := &ruleSet{
+		resources:      map[string]*node{},
+		extExpected:    toSet(f.Extensions.ExpectedAndDropped),
+		restrictedZip3: toSet(f.Zip.RestrictedZip3),
+		usCountries:    toSet(lower(f.Zip.USCountries)),
+		usStates:       toSet(lower(f.Zip.USStates)),
+	}
+	var err error
+	if rs.siteSpecific, err = compileSiteSystems(f.Systems.SiteSpecific); err != nil {
+		return nil, err
+	}
+	if err := c.compileExtensions(rs); err != nil {
+		return nil, err
 	}
 	for name, fields := range f.Resources {
 		n := &node{name: name}
@@ -211,7 +254,7 @@ func (c *compiler) add(n *node, field string, spec any) error {
 			return fmt.Errorf("rules: %s.%s: %w", n.name, field, err)
 		}
 		n.fields[field] = r
-		if _, leaf := leafActions[s]; leaf {
+		if r.act.isLeaf() {
 			n.fields["_"+field] = rule{act: actPrimitiveExt, node: c.element}
 		}
 	default:
@@ -220,17 +263,24 @@ func (c *compiler) add(n *node, field string, spec any) error {
 	return nil
 }
 
+// resolve compiles "word" or "word: reason".
 func (c *compiler) resolve(spec string) (rule, error) {
-	if act, ok := leafActions[spec]; ok {
-		return rule{act: act}, nil
+	word, why, _ := strings.Cut(spec, ":")
+	word, why = strings.TrimSpace(word), strings.TrimSpace(why)
+	if r, ok := leafWords[word]; ok {
+		if r.class == classText && why == "" {
+			return rule{}, fmt.Errorf("%q keeps free text: write the reason after it (%q)", word, word+": why")
+		}
+		r.why = why
+		return r, nil
 	}
-	if act, ok := listActions[spec]; ok {
-		return rule{act: act}, nil
+	if act, ok := listActions[word]; ok {
+		return rule{act: act, why: why}, nil
 	}
-	if n := c.named[spec]; n != nil {
-		return rule{act: actNode, node: n}, nil
+	if n := c.named[word]; n != nil {
+		return rule{act: actNode, node: n, why: why}, nil
 	}
-	return rule{}, fmt.Errorf("unknown action or datatype %q", spec)
+	return rule{}, fmt.Errorf("unknown action or datatype %q", word)
 }
 
 func toSet(list []string) map[string]bool {
@@ -239,4 +289,12 @@ func toSet(list []string) map[string]bool {
 		set[s] = true
 	}
 	return set
+}
+
+func lower(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = strings.ToLower(s)
+	}
+	return out
 }

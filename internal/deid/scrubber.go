@@ -4,14 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 	"sync"
 )
-
-// ErrRejected marks a resource that cannot be de-identified safely (for example a reference
-// that is an absolute URL, whose id cannot be replaced). The caller must not write it; the error
-// text names the field path but never the value, which may be PHI.
-var ErrRejected = errors.New("resource rejected by de-identification")
 
 // ErrUnsupportedType is returned for a resource type that has no rules.
 var ErrUnsupportedType = errors.New("no de-identification rules for resource type")
@@ -50,9 +46,10 @@ type Scrubber struct {
 	rules *ruleSet
 
 	mu         sync.Mutex
-	unknownExt map[string]int // extension URL → times cut down to a stub
+	unknownExt map[string]int // extension URL → times dropped
 	skippedMod map[string]int // modifierExtension URL → resources skipped
 	mismatch   map[string]int // "Type.field" → values dropped for having an unexpected shape
+	dropped    map[string]int // "Type.field: why" → values that could not be de-identified
 }
 
 // compiledRules compiles the embedded rules file once; the result is immutable and shared.
@@ -74,6 +71,7 @@ func NewScrubber(cb *Codebook) (*Scrubber, error) {
 		unknownExt: map[string]int{},
 		skippedMod: map[string]int{},
 		mismatch:   map[string]int{},
+		dropped:    map[string]int{},
 	}, nil
 }
 
@@ -82,12 +80,15 @@ func (s *Scrubber) SupportsType(resourceType string) bool {
 	return s.rules.resources[resourceType] != nil
 }
 
-// UnknownExtensions returns how often each unknown extension URL was cut down to a stub (URLs
-// the rules list as expected-and-dropped are not counted). The result is a copy.
+// UnknownExtensions returns how often each unknown extension URL was dropped (URLs the rules
+// list as expected-and-dropped are not counted). A part of an allowed extension that its
+// definition does not name is counted as "<extension URL> > <part>". URLs are shown quoted when
+// they hold unprintable characters and cut short when long, and at most maxReportedURLs are
+// told apart. The result is a copy.
 func (s *Scrubber) UnknownExtensions() map[string]int { return s.snapshot(s.unknownExt) }
 
 // SkippedModifierExtensions returns, per unknown modifierExtension URL, how many resources were
-// skipped because of it. The result is a copy.
+// skipped because of it (URLs shown as in UnknownExtensions). The result is a copy.
 func (s *Scrubber) SkippedModifierExtensions() map[string]int { return s.snapshot(s.skippedMod) }
 
 // ShapeMismatches returns, per "Type.field" rule (e.g. "Coding.code"), how many values were
@@ -96,10 +97,58 @@ func (s *Scrubber) SkippedModifierExtensions() map[string]int { return s.snapsho
 // or a contained resource of a type without rules. The result is a copy.
 func (s *Scrubber) ShapeMismatches() map[string]int { return s.snapshot(s.mismatch) }
 
+// DroppedValues returns, per "Type.field: reason", how many values were dropped or masked
+// because they could not be de-identified: a birth date that is not a FHIR date, a postal code
+// that is not a US ZIP code, a reference that is an absolute URL, a date or number field holding
+// something else. The result is a copy.
+func (s *Scrubber) DroppedValues() map[string]int { return s.snapshot(s.dropped) }
+
 func (s *Scrubber) count(m map[string]int, key string) {
 	s.mu.Lock()
 	m[key]++
 	s.mu.Unlock()
+}
+
+// maxReportedURLs bounds the URLs the extension counters tell apart (URLs are whatever a site
+// writes, so their number is not bounded otherwise); the rest are counted together.
+const maxReportedURLs = 1000
+
+// otherURLs is the key the URLs past maxReportedURLs are counted under.
+const otherURLs = "(other URLs)"
+
+// countURL counts an extension URL under its printable form.
+func (s *Scrubber) countURL(m map[string]int, url string) {
+	key := printableURL(url)
+	s.mu.Lock()
+	if _, seen := m[key]; !seen && len(m) >= maxReportedURLs {
+		key = otherURLs
+	}
+	m[key]++
+	s.mu.Unlock()
+}
+
+// maxURLShown is how much of a URL the report shows.
+const maxURLShown = 200
+
+// printableURL returns url as the run report may print it: as is when it is short printable
+// ASCII, otherwise quoted with Go escapes and cut to maxURLShown bytes with its length.
+func printableURL(url string) string {
+	plain := len(url) <= maxURLShown
+	for i := 0; plain && i < len(url); i++ {
+		plain = url[i] > ' ' && url[i] < 0x7f
+	}
+	if plain {
+		return url
+	}
+	cut := url
+	if len(cut) > maxURLShown {
+		cut = strings.ToValidUTF8(cut[:maxURLShown], "")
+	}
+	out := strconv.QuoteToASCII(cut)
+	if len(cut) < len(url) {
+		out += fmt.Sprintf("... (%d bytes)", len(url))
+	}
+	return out
 }
 
 func (s *Scrubber) snapshot(m map[string]int) map[string]int {
@@ -112,28 +161,3 @@ func (s *Scrubber) snapshot(m map[string]int) map[string]int {
 type skipError struct{ url string }
 
 func (e *skipError) Error() string { return "unknown modifierExtension " + e.url }
-
-// rejectError unwinds a walk that met a value it cannot make safe. path is collected in reverse
-// while unwinding, so no path is built for resources that scrub cleanly.
-type rejectError struct {
-	path   []string
-	reason string
-}
-
-func (e *rejectError) Error() string {
-	parts := make([]string, len(e.path))
-	for i, p := range e.path {
-		parts[len(e.path)-1-i] = p
-	}
-	return fmt.Sprintf("%s: %s: %s", ErrRejected, strings.Join(parts, "."), e.reason)
-}
-
-func (e *rejectError) Unwrap() error { return ErrRejected }
-
-// withField adds a field name to an unwinding rejection's path.
-func withField(err error, field string) error {
-	if rej, ok := err.(*rejectError); ok {
-		rej.path = append(rej.path, field)
-	}
-	return err
-}

@@ -25,6 +25,7 @@ type jsonWalker struct {
 	scratch []byte   // a fake id being built
 	sc      scanner
 
+	content bool   // the object written last holds a member other than url and _url
 	topID   []byte // the de-identified resource id, once written (empty if dropped)
 	fakes   fakeRefCache
 	extList extListInfo
@@ -39,9 +40,10 @@ type extListInfo struct {
 
 // member is one rule-matched field of an object.
 type member struct {
-	f    *fieldEntry
-	val  uint32 // tape index of the value
-	over bool   // replaced afterwards by a mask marker: walked for its side effects only
+	f      *fieldEntry
+	val    uint32 // tape index of the value
+	masked bool   // replaced by a mask marker (a masked field, a reference that cannot be de-identified)
+	over   bool   // a "_field" sibling a mask marker replaces: walked for its side effects only
 }
 
 var walkers = sync.Pool{New: func() any { return new(jsonWalker) }}
@@ -51,16 +53,17 @@ const maxPooledTape = 1 << 20
 
 // ScrubJSON de-identifies one ndjson line holding a resource of type resourceType and appends
 // the result to dst as compact JSON, without decoding the line into maps. The result decodes to
-// exactly what the reference map scrubber (Scrub, in the tests) leaves of the decoded line; fields keep their input order and numbers keep
-// their digits. It also returns the de-identified id ("" if the id was blank).
+// exactly what the reference map scrubber (Scrub, in the tests) leaves of the decoded line;
+// fields keep their input order and numbers keep their digits. It also returns the
+// de-identified id ("" if the id was blank).
 //
-// Lines that are not UTF-8, not a single JSON object, lack a non-empty string id, or whose
-// resourceType is missing or differs from resourceType (when that is not empty) return an error
-// wrapping ErrBadInput. Otherwise the outcome and errors are those of Scrub: ErrRejected,
-// ErrUnsupportedType or SkippedModifierExtension; a resource holding both an unsafe reference
-// and an unknown modifierExtension is rejected or skipped by whichever comes first in the line
-// (Scrub meets them in Go's random map order). On any error or skip, out is dst unchanged.
-// ScrubJSON is safe for concurrent use.
+// Lines that are not UTF-8, not a single JSON object, repeat a key in any object (FHIR JSON
+// forbids it, and a reader keeping the first value would see one the rules did not check), lack
+// a non-empty string id, or whose resourceType is missing or differs from resourceType (when
+// that is not empty) return an error wrapping ErrBadInput. A resource type without rules returns
+// ErrUnsupportedType, and a resource with an unknown modifierExtension the outcome
+// SkippedModifierExtension; on either, and on any error, out is dst unchanged. ScrubJSON is safe
+// for concurrent use.
 func (s *Scrubber) ScrubJSON(dst, line []byte, resourceType string) (out []byte, id string, outcome Outcome, err error) {
 	if !utf8.Valid(line) {
 		return dst, "", Kept, fmt.Errorf("%w: not valid UTF-8", ErrBadInput)
@@ -72,6 +75,10 @@ func (s *Scrubber) ScrubJSON(dst, line []byte, resourceType string) (out []byte,
 	w := walkers.Get().(*jsonWalker)
 	defer w.release()
 	if err := w.sc.scan(line); err != nil {
+		var dup *errDuplicateKey
+		if errors.As(err, &dup) {
+			return dst, "", Kept, fmt.Errorf("%w: a JSON object repeats a key (FHIR forbids it) at offset %d", ErrBadInput, dup.off)
+		}
 		return dst, "", Kept, fmt.Errorf("%w: not valid JSON: %w", ErrBadInput, err)
 	}
 	w.s, w.line, w.tape, w.out = s, line, w.sc.tape, dst
@@ -94,12 +101,8 @@ func (s *Scrubber) ScrubJSON(dst, line []byte, resourceType string) (out []byte,
 	if err != nil {
 		var skip *skipError
 		if errors.As(err, &skip) {
-			s.count(s.skippedMod, skip.url)
+			s.countURL(s.skippedMod, skip.url)
 			return dst, "", SkippedModifierExtension, nil
-		}
-		var rej *rejectError
-		if errors.As(err, &rej) {
-			rej.path = append(rej.path, w.resType)
 		}
 		return dst, "", Kept, err
 	}
@@ -116,6 +119,9 @@ func (w *jsonWalker) release() {
 	}
 	if cap(w.strs) > maxPooledTape {
 		w.strs = nil
+	}
+	if cap(w.sc.keys) > maxPooledTape || cap(w.sc.slots) > maxPooledTape || cap(w.sc.scratch) > maxPooledTape {
+		w.sc.keys, w.sc.slots, w.sc.scratch = nil, nil, nil
 	}
 	w.s, w.line, w.tape, w.out = nil, nil, nil, nil
 	w.topID = w.topID[:0]
@@ -136,19 +142,19 @@ func (w *jsonWalker) str(i uint32) []byte {
 	return w.strs[start:len(w.strs):len(w.strs)]
 }
 
-// sibling returns the value of object obj's field name when it is a string (the last one, if
-// the name repeats, as a decoder keeps it); ok is false when there is no such string.
+// sibling returns the value of object obj's field name when it is a string (keys are unique:
+// the scanner refuses repeated ones); ok is false when there is no such string.
 func (w *jsonWalker) sibling(obj uint32, name string) (val []byte, ok bool) {
 	end := w.tape[obj].next
 	for k := obj + 1; k < end; k = w.tape[k+1].next {
 		if string(w.str(k)) == name {
-			val, ok = nil, w.tape[k+1].kind == tokString
-			if ok {
-				val = w.str(k + 1)
+			if w.tape[k+1].kind != tokString {
+				return nil, false
 			}
+			return w.str(k + 1), true
 		}
 	}
-	return val, ok
+	return nil, false
 }
 
 // emitScalar writes a kept primitive: trimmed is a string's trimmed value, written as the
@@ -174,4 +180,8 @@ func (w *jsonWalker) separator() {
 
 func (w *jsonWalker) mismatch(n *node, key string) {
 	w.s.count(w.s.mismatch, n.name+"."+key)
+}
+
+func (w *jsonWalker) drop(n *node, key, why string) {
+	w.s.count(w.s.dropped, n.name+"."+key+": "+why)
 }

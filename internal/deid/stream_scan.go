@@ -46,11 +46,20 @@ func (e *errSyntax) Error() string { return fmt.Sprintf("%s at offset %d", e.msg
 
 var errTooLarge = errors.New("line too large for the byte-level scrubber (4 GiB)")
 
+// errDuplicateKey says where a key repeats one of its object, which FHIR JSON forbids: a reader
+// keeping the first of them would see a value other than the one the rules checked.
+type errDuplicateKey struct{ off int }
+
+func (e *errDuplicateKey) Error() string { return fmt.Sprintf("repeated object key at offset %d", e.off) }
+
 // scanner validates a JSON text and fills the tape.
 type scanner struct {
-	data []byte
-	pos  int
-	tape []token
+	data    []byte
+	pos     int
+	tape    []token
+	keys    []uint32 // tape indices of the keys of the objects being scanned, as a stack
+	slots   []uint32 // hash table of keys (index+1), for objects with many keys
+	scratch []byte   // unescaped keys being compared
 }
 
 // strSafe marks the bytes a string may hold without a closer look.
@@ -76,7 +85,7 @@ func (sc *scanner) scan(data []byte) error {
 	if uint64(len(data)) >= 1<<32 {
 		return errTooLarge
 	}
-	sc.data, sc.pos, sc.tape = data, 0, sc.tape[:0]
+	sc.data, sc.pos, sc.tape, sc.keys = data, 0, sc.tape[:0], sc.keys[:0]
 	if err := sc.value(0); err != nil {
 		return err
 	}
@@ -140,6 +149,7 @@ func (sc *scanner) container(depth int, kind byte) error {
 	if kind == tokObject {
 		closer = '}'
 	}
+	keys := len(sc.keys)
 	sc.pos++
 	sc.skipSpace()
 	if sc.pos < len(sc.data) && sc.data[sc.pos] == closer {
@@ -156,6 +166,7 @@ func (sc *scanner) container(depth int, kind byte) error {
 			if err := sc.str(); err != nil {
 				return err
 			}
+			sc.keys = append(sc.keys, uint32(len(sc.tape)-1))
 			sc.skipSpace()
 			if sc.pos >= len(sc.data) || sc.data[sc.pos] != ':' {
 				return sc.fail("after object key")
@@ -176,7 +187,9 @@ func (sc *scanner) container(depth int, kind byte) error {
 		case closer:
 			sc.pos++
 			sc.close(idx)
-			return nil
+			err := sc.uniqueKeys(sc.keys[keys:])
+			sc.keys = sc.keys[:keys]
+			return err
 		}
 		return sc.fail("after a member or element")
 	}

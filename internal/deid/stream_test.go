@@ -142,7 +142,9 @@ func TestFieldTableFindsExactlyTheRuleFields(t *testing.T) {
 	for _, n := range rules.resources {
 		check(n)
 	}
-	check(rules.extension)
+	for _, n := range rules.extensions {
+		check(n)
+	}
 	if len(seen) < 50 {
 		t.Errorf("only %d nodes checked", len(seen))
 	}

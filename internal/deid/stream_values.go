@@ -5,9 +5,9 @@ import (
 	"hash/maphash"
 )
 
-// scalar writes one non-null primitive under a primitive action and reports whether it stays;
+// scalar writes one non-null primitive under a primitive rule and reports whether it stays;
 // it mirrors walker.scalar. obj is the object holding the field, for sibling lookups.
-func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, act action, fx *objectFixups) (bool, error) {
+func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, r rule, fx *objectFixups) (bool, error) {
 	isStr := w.tape[v].kind == tokString
 	var s []byte
 	if isStr {
@@ -15,8 +15,12 @@ func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, act actio
 			return false, nil
 		}
 	}
-	switch act {
+	switch r.act {
 	case actKeep:
+		if why := classRefuses(r.class, w.tape[v].kind == tokNumber, isStr, s); why != "" {
+			w.drop(n, key, why)
+			return false, nil
+		}
 		w.emitScalar(v, s)
 		return true, nil
 	case actCheckSystem:
@@ -25,7 +29,7 @@ func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, act actio
 			code, _ := w.sibling(obj, "code")
 			fx.system, fx.code, fx.haveSiblings = bytes.TrimSpace(sys), bytes.TrimSpace(code), true
 		}
-		if !systemAllows(w.s.rules, fx.system, fx.code, key == "code") {
+		if !systemAllows(w.s.rules, fx.system, fx.code, r.class == classCode) {
 			fx.markAbsent = true
 			return false, nil
 		}
@@ -36,30 +40,29 @@ func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, act actio
 		w.mismatch(n, key)
 		return false, nil
 	}
-	switch act {
+	switch r.act {
 	case actAnonID:
 		w.scratch = appendFakeRef(w.s.cb, w.scratch[:0], w.resType, s)
 	case actAnonRef:
-		typ, id, err := splitRef(s, func() []byte { t, _ := w.sibling(obj, "type"); return bytes.TrimSpace(t) })
-		if err != nil {
-			return false, err
+		typ, id, ok := splitRef(s, func() []byte { t, _ := w.sibling(obj, "type"); return bytes.TrimSpace(t) })
+		if !ok {
+			return false, nil // unreachable: collect masked it
 		}
 		w.scratch = w.fakeRef(typ, id)
 	case actYear:
-		y, ok := year(s)
-		if !ok {
+		if !fhirDate(s) {
+			w.drop(n, key, whyNotFHIRDate)
 			return false, nil
 		}
-		w.scratch = append(w.scratch[:0], y...)
+		w.scratch = append(w.scratch[:0], s[:4]...)
 	case actZip:
-		ok, restricted := zipArea(w.s.rules, s)
-		switch {
-		case !ok:
+		country, _ := w.sibling(obj, "country")
+		state, _ := w.sibling(obj, "state")
+		where := addressCountry(w.s.rules, bytes.TrimSpace(country), bytes.TrimSpace(state))
+		var ok bool
+		if w.scratch, ok = appendZip(w.s.rules, w.scratch[:0], s, where); !ok {
+			w.drop(n, key, whyZip(where))
 			return false, nil
-		case restricted:
-			w.scratch = append(w.scratch[:0], "00000"...)
-		default:
-			w.scratch = append(append(w.scratch[:0], s[:3]...), "00"...)
 		}
 	default:
 		w.mismatch(n, key) // unreachable with a compiled rule set
@@ -83,10 +86,11 @@ func (w *jsonWalker) asList(v uint32, elem func(e uint32) (bool, error)) (keep, 
 	return false, false, false, nil
 }
 
-// extensions filters an extension list like walker.extensions: allowed URLs are scrubbed with
-// the Extension rules, others are cut down to {"url": ...} and counted (unless expected), and
-// entries without a url are dropped.
-func (w *jsonWalker) extensions(n *node, key string, v uint32, nested bool) (bool, error) {
+// extensions filters an extension list like walker.extensions: an entry whose URL has a
+// definition is scrubbed with it, any other is dropped whole and its URL counted (unless
+// expected), and entries without a url are dropped. parent is the definition of the extension
+// the list belongs to (nil for an element's own extensions).
+func (w *jsonWalker) extensions(n *node, key string, v uint32, parent *node) (bool, error) {
 	rs := w.s.rules
 	marked := false
 	keep, array, ok, err := w.asList(v, func(e uint32) (bool, error) {
@@ -98,16 +102,15 @@ func (w *jsonWalker) extensions(n *node, key string, v uint32, nested bool) (boo
 			w.mismatch(n, key)
 			return false, nil
 		}
-		if extensionAllowed(rs, url, nested) {
-			if keep, err := w.object(e, rs.extension); !keep || err != nil {
-				return false, err
-			}
-		} else {
+		def := extensionDefinition(rs, url, parent)
+		if def == nil {
 			if !rs.extExpected[string(url)] {
-				w.s.count(w.s.unknownExt, string(url))
+				w.s.countURL(w.s.unknownExt, unknownName(url, parent))
 			}
-			w.out = appendQuoted(append(w.out, `{"url":`...), url)
-			w.out = append(w.out, '}')
+			return false, nil
+		}
+		if keep, err := w.object(e, def); !keep || !w.content || err != nil {
+			return false, err // an extension left with only its url says nothing
 		}
 		marked = marked || string(url) == dataAbsentURL
 		return true, nil
@@ -127,14 +130,15 @@ func (w *jsonWalker) modifierExtensions(v uint32) (bool, error) {
 		if w.tape[e].kind == tokObject {
 			url, _ = w.sibling(e, "url")
 		}
-		if !rs.modifiersAllowed[string(url)] {
+		def := rs.modifiers[string(url)]
+		if def == nil {
 			u := string(url)
 			if u == "" {
 				u = "(modifierExtension without url)"
 			}
 			return false, &skipError{url: u}
 		}
-		return w.object(e, rs.extension)
+		return w.object(e, def)
 	})
 	if !ok {
 		return false, &skipError{url: "(malformed modifierExtension)"}

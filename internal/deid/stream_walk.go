@@ -1,10 +1,11 @@
 package deid
 
 import (
+	"bytes"
 	"slices"
 )
 
-// The walk below mirrors walk.go rule by rule, writing what Scrub would leave instead of
+// The walk below mirrors the map scrubber (oracle_walk_test.go) rule by rule, writing what Scrub would leave instead of
 // editing a map. Every container is written tentatively and cut back if it ends up empty.
 
 // objectFixups collects what Scrub's fixups.apply does after an object's fields are visited.
@@ -37,9 +38,10 @@ func (w *jsonWalker) writeObject(obj uint32, n *node, base int, masks bool) (boo
 	start := len(w.out)
 	w.out = append(w.out, '{')
 	fx := objectFixups{extStart: -1}
+	content := false
 	for j := base; j < len(w.members); j++ {
 		m := w.members[j]
-		if w.tape[m.val].kind == tokNull || m.f.rule.act == actMask {
+		if w.tape[m.val].kind == tokNull || m.masked {
 			continue
 		}
 		mark := len(w.out)
@@ -47,12 +49,13 @@ func (w *jsonWalker) writeObject(obj uint32, n *node, base int, masks bool) (boo
 		w.out = append(w.out, m.f.member...)
 		keep, err := w.field(obj, n, m, &fx)
 		if err != nil {
-			return false, withField(err, m.f.name)
+			return false, err
 		}
 		if !keep || m.over {
 			w.out = w.out[:mark]
 			continue
 		}
+		content = content || (m.f.name != "url" && m.f.name != "_url")
 		if m.f.name == "extension" {
 			fx.extStart, fx.extEnd, fx.ext = mark, len(w.out), w.extList
 		}
@@ -61,8 +64,11 @@ func (w *jsonWalker) writeObject(obj uint32, n *node, base int, masks bool) (boo
 		}
 	}
 	if masks || fx.markAbsent {
+		mark := len(w.out)
 		w.applyFixups(base, &fx)
+		content = content || len(w.out) > mark
 	}
+	w.content = content
 	if len(w.out) == start+1 {
 		w.out = w.out[:start]
 		return false, nil
@@ -71,9 +77,10 @@ func (w *jsonWalker) writeObject(obj uint32, n *node, base int, masks bool) (boo
 	return true, nil
 }
 
-// collect gathers obj's rule-matched members onto w.members. A repeated name keeps its last
-// value, as decoding into a map does; fields that a mask marker will replace are flagged. It
-// reports whether any member is masked.
+// collect gathers obj's rule-matched members onto w.members (keys are unique: the scanner
+// refuses repeated ones). Members a mask marker will replace are flagged: masked fields and
+// references that cannot be de-identified, and the "_field" siblings of both. It reports
+// whether any member is masked.
 func (w *jsonWalker) collect(obj uint32, n *node, base int) (masks bool) {
 	end := w.tape[obj].next
 	for k := obj + 1; k < end; k = w.tape[k+1].next {
@@ -81,32 +88,48 @@ func (w *jsonWalker) collect(obj uint32, n *node, base int) (masks bool) {
 		if f == nil {
 			continue
 		}
-		dup := false
-		for j := base; j < len(w.members); j++ {
-			if w.members[j].f == f {
-				w.members[j].val, dup = k+1, true
-				break
+		m := member{f: f, val: k + 1}
+		if w.tape[m.val].kind != tokNull {
+			switch f.rule.act {
+			case actMask:
+				m.masked = true
+			case actAnonRef:
+				m.masked = w.unsplittableRef(obj, n, f.name, m.val)
 			}
 		}
-		if !dup {
-			w.members = append(w.members, member{f: f, val: k + 1})
-		}
-		masks = masks || f.rule.act == actMask
+		masks = masks || m.masked
+		w.members = append(w.members, m)
 	}
 	if !masks {
 		return false
 	}
 	for j := base; j < len(w.members); j++ {
-		m := &w.members[j]
-		if m.f.rule.act != actMask || w.tape[m.val].kind == tokNull {
+		if !w.members[j].masked {
 			continue
 		}
 		for i := base; i < len(w.members); i++ {
-			if w.members[i].f.name == m.f.under {
+			if w.members[i].f.name == w.members[j].f.under {
 				w.members[i].over = true
 			}
 		}
 	}
+	return true
+}
+
+// unsplittableRef reports (and counts) a reference string that cannot be de-identified, which
+// is masked instead.
+func (w *jsonWalker) unsplittableRef(obj uint32, n *node, key string, v uint32) bool {
+	if w.tape[v].kind != tokString {
+		return false
+	}
+	ref := bytes.TrimSpace(w.str(v))
+	if len(ref) == 0 {
+		return false
+	}
+	if _, _, ok := splitRef(ref, func() []byte { t, _ := w.sibling(obj, "type"); return bytes.TrimSpace(t) }); ok {
+		return false
+	}
+	w.drop(n, key, whyRefMasked)
 	return true
 }
 
@@ -115,7 +138,7 @@ func (w *jsonWalker) collect(obj uint32, n *node, base int) (masks bool) {
 func (w *jsonWalker) applyFixups(base int, fx *objectFixups) {
 	for j := base; j < len(w.members); j++ {
 		m := w.members[j]
-		if m.f.rule.act != actMask || w.tape[m.val].kind == tokNull {
+		if !m.masked {
 			continue
 		}
 		w.separator()
@@ -174,13 +197,13 @@ func (w *jsonWalker) field(obj uint32, n *node, m member, fx *objectFixups) (boo
 	case actPrimitiveExt:
 		return w.primitiveExt(n, m.f.name, m.val, m.f.rule.node)
 	case actExtension, actNestedExtension:
-		return w.extensions(n, m.f.name, m.val, m.f.rule.act == actNestedExtension)
+		return w.extensions(n, m.f.name, m.val, m.f.rule.node)
 	case actModifierExtension:
 		return w.modifierExtensions(m.val)
 	case actContained:
 		return w.contained(n, m.f.name, m.val)
 	}
-	return w.leaf(obj, n, m.f.name, m.val, m.f.rule.act, fx)
+	return w.leaf(obj, n, m.f.name, m.val, m.f.rule, fx)
 }
 
 // nodes writes an object or an array of objects with child's rules.
@@ -269,13 +292,18 @@ func (w *jsonWalker) alignedList(v uint32, elem func(e uint32) (bool, error)) (b
 	return true, nil
 }
 
-// leaf applies a primitive action to a value or to each element of an array of primitives.
-func (w *jsonWalker) leaf(obj uint32, n *node, key string, v uint32, act action, fx *objectFixups) (bool, error) {
+// leaf applies a primitive rule to a value or to each element of an array of primitives (a
+// reference is a single string: an array there is a mismatch).
+func (w *jsonWalker) leaf(obj uint32, n *node, key string, v uint32, r rule, fx *objectFixups) (bool, error) {
 	switch t := w.tape[v]; t.kind {
 	case tokObject:
 		w.mismatch(n, key)
 		return false, nil
 	case tokArray:
+		if r.act == actAnonRef {
+			w.mismatch(n, key)
+			return false, nil
+		}
 		for e := v + 1; e < t.next; e = w.tape[e].next {
 			if k := w.tape[e].kind; k == tokObject || k == tokArray {
 				w.mismatch(n, key)
@@ -286,8 +314,8 @@ func (w *jsonWalker) leaf(obj uint32, n *node, key string, v uint32, act action,
 			if w.tape[e].kind == tokNull {
 				return false, nil
 			}
-			return w.scalar(obj, n, key, e, act, fx)
+			return w.scalar(obj, n, key, e, r, fx)
 		})
 	}
-	return w.scalar(obj, n, key, v, act, fx)
+	return w.scalar(obj, n, key, v, r, fx)
 }

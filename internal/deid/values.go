@@ -1,64 +1,45 @@
 package deid
 
-// splitRef finds the resource type and id inside a relative reference; typ is empty for a
-// "#contained" reference. siblingType, called only for a bare id, returns the sibling "type",
-// trimmed (so the answer does not depend on whether that field was scrubbed yet).
-func splitRef[T text](ref T, siblingType func() T) (typ, id T, err error) {
-	if i := typeLen(ref); i > 0 && i < len(ref) && ref[i] == '/' {
-		// The common "Type/id" in one pass; anything else takes the checks below.
+// splitRef finds what a reference's fake id is made from, as Cumulus ETL does: "Type/id" (a
+// version suffix "/_history/v" is dropped), "Type?search" (the search string stands for the id),
+// "#id" or a bare "#" (contained; typ is empty), or a bare id with a sibling "type", which
+// siblingType returns trimmed (so the answer does not depend on whether that field was scrubbed
+// yet). ok is false for every other form (an absolute URL, a URN, no type): such a reference
+// cannot be de-identified and is masked.
+func splitRef[T text](ref T, siblingType func() T) (typ, id T, ok bool) {
+	i := typeLen(ref)
+	if i > 0 && i+1 < len(ref) && ref[i] == '/' {
 		j := i + 1
 		for j < len(ref) && idByte[ref[j]] {
 			j++
 		}
-		if j == len(ref) && j > i+1 {
-			return ref[:i], ref[i+1:], nil
+		if j == len(ref) {
+			return ref[:i], ref[i+1:], true // the common "Type/id", in one pass
 		}
+		typ, id = ref[:i], ref[i+1:]
+		if h := indexString(id, "/_history/"); h > 0 && validID(id[:h]) && validID(id[h+len("/_history/"):]) {
+			id = id[:h]
+		}
+		return typ, id, true
+	}
+	if i > 0 && i+1 < len(ref) && ref[i] == '?' {
+		return ref[:i], ref[i+1:], true
 	}
 	if len(ref) > 0 && ref[0] == '#' {
-		if !validID(ref[1:]) {
-			return typ, id, reject("contained reference without a valid id")
-		}
-		return typ, ref[1:], nil
+		return typ, ref[1:], true
 	}
-	if indexByte(ref, ':') >= 0 {
-		return typ, id, reject("absolute reference (URL or URN); only relative references can be de-identified")
-	}
-	i := indexByte(ref, '/')
-	if q := indexByte(ref, '?'); q >= 0 && (i < 0 || q < i) {
-		return typ, id, reject("search (conditional) reference has no id to de-identify")
-	}
-	if i < 0 {
-		typ = siblingType()
-		if !validType(typ) || !validID(ref) {
-			return typ, id, reject("reference is a bare id without a resource type")
-		}
-		return typ, ref, nil
-	}
-	typ, rest := ref[:i], ref[i+1:]
-	if !validType(typ) {
-		return typ, id, reject("reference does not start with a resource type")
-	}
-	id = rest
-	if j := indexByte(rest, '/'); j >= 0 {
-		id = rest[:j]
-		if v := rest[j+1:]; !hasPrefix(v, "_history/") || !validID(v[len("_history/"):]) {
-			return typ, id, reject("unexpected path after the reference id")
+	if indexByte(ref, '/') < 0 && indexByte(ref, '?') < 0 && indexByte(ref, ':') < 0 {
+		if typ = siblingType(); validType(typ) {
+			return typ, ref, true
 		}
 	}
-	if !validID(id) {
-		return typ, id, reject("reference has an empty or malformed id")
-	}
-	return typ, id, nil
+	return typ, id, false
 }
 
-func reject(reason string) error { return &rejectError{reason: reason} }
-
-// typeLen returns the length of the resource type name s starts with (0 if none).
+// typeLen returns the length of the run of ASCII letters s starts with: a resource type name,
+// as Cumulus reads one (any case).
 func typeLen[T text](s T) int {
-	if len(s) == 0 || s[0] < 'A' || s[0] > 'Z' {
-		return 0
-	}
-	i := 1
+	i := 0
 	for i < len(s) && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')) {
 		i++
 	}
@@ -92,63 +73,73 @@ func validID[T text](s T) bool {
 	return true
 }
 
-// year keeps a date's leading year digits: "1965-01-13" → "1965".
-func year[T text](s T) (T, bool) {
-	n := 0
-	for n < len(s) && isDigit(s[n]) {
-		n++
+// fhirDate reports whether s is a FHIR date: YYYY, YYYY-MM or YYYY-MM-DD (month 01-12, day
+// 01-31, year 0001-9999), the only form the year rule generalizes.
+func fhirDate[T text](s T) bool {
+	if len(s) != 4 && len(s) != 7 && len(s) != 10 {
+		return false
 	}
-	return s[:n], n > 0
+	if !allDigits(s[:4]) || string(s[:4]) == "0000" {
+		return false
+	}
+	if len(s) >= 7 && (s[4] != '-' || !inRange(s[5:7], "01", "12")) {
+		return false
+	}
+	return len(s) != 10 || (s[7] == '-' && inRange(s[8:10], "01", "31"))
 }
 
-// zipArea reports whether s is a US ZIP code, and whether its ZIP3 area is restricted.
-func zipArea[T text](rs *ruleSet, s T) (ok, restricted bool) {
-	if len(s) < 5 || !allDigits(s[:5]) {
-		return false, false
+// dateLike reports whether s has the shape of a FHIR date, dateTime, instant or time, leniently
+// (a space for the "T", no seconds or no time zone are accepted): what a "date" rule keeps.
+func dateLike[T text](s T) bool {
+	if len(s) >= 4 && isDigit(s[0]) && len(s) > 2 && s[2] == ':' {
+		return timeLike(s)
 	}
-	switch plus4 := s[5:]; {
-	case len(plus4) == 0:
-	case len(plus4) == 5 && plus4[0] == '-' && allDigits(plus4[1:]):
-	case len(plus4) == 4 && allDigits(plus4):
-	default:
-		return false, false
+	if len(s) < 4 || !allDigits(s[:4]) {
+		return false
 	}
-	return true, rs.restrictedZip3[string(s[:3])]
-}
-
-// systemAllows reports whether field k ("code" or "display") of a Coding or Quantity may stay,
-// given its sibling system and code. Outside site-specific systems everything may. Inside one,
-// vendors' own codes are numeric, so a non-numeric code (and its display) is a site's free-text
-// entry; a display also goes when there is no code or the code is "0" ("other"), which sites
-// fill with typed-in text. The caller trims both siblings, so the answer does not depend on
-// whether they were scrubbed yet.
-func systemAllows[T text](rs *ruleSet, system, code T, isCode bool) bool {
-	if !siteSpecificSystem(rs, system) {
-		return true
-	}
-	numeric := isInteger(code)
-	if isCode {
-		return numeric
-	}
-	return numeric && trimLeftSignsAndZeros(code) > 0
-}
-
-func siteSpecificSystem[T text](rs *ruleSet, sys T) bool {
-	for _, prefix := range rs.siteSpecific {
-		if hasPrefix(sys, prefix) {
+	s = s[4:]
+	for _, width := range [2]int{2, 2} { // -MM, then -DD
+		if len(s) == 0 {
 			return true
 		}
+		if len(s) < 1+width || s[0] != '-' || !allDigits(s[1:1+width]) {
+			return false
+		}
+		s = s[1+width:]
+	}
+	if len(s) == 0 {
+		return true
+	}
+	return (s[0] == 'T' || s[0] == ' ') && timeLike(s[1:])
+}
+
+// timeLike reports whether s is hh:mm[:ss[.fraction]] with an optional Z or ±hh:mm zone.
+func timeLike[T text](s T) bool {
+	if len(s) < 5 || !allDigits(s[:2]) || s[2] != ':' || !allDigits(s[3:5]) {
+		return false
+	}
+	s = s[5:]
+	if len(s) >= 3 && s[0] == ':' && allDigits(s[1:3]) {
+		s = s[3:]
+		if len(s) >= 2 && s[0] == '.' && isDigit(s[1]) {
+			j := 1
+			for j < len(s) && isDigit(s[j]) {
+				j++
+			}
+			s = s[j:]
+		}
+	}
+	switch {
+	case len(s) == 0, string(s) == "Z":
+		return true
+	case len(s) == 6 && (s[0] == '+' || s[0] == '-'):
+		return allDigits(s[1:3]) && s[3] == ':' && allDigits(s[4:6])
 	}
 	return false
 }
 
-// extensionAllowed reports whether an extension URL may keep its content. Inside an allowed
-// extension, a relative URL (no scheme) names one of the parent's parts.
-func extensionAllowed[T text](rs *ruleSet, url T, nested bool) bool {
-	if nested && indexByte(url, ':') < 0 {
-		return true
-	}
-	return rs.extAllowed[string(url)]
+func inRange[T text](s T, lo, hi string) bool {
+	return len(s) == len(lo) && allDigits(s) && string(s) >= lo && string(s) <= hi
 }
 
 // text is what the value helpers work on: strings of decoded maps, bytes of JSON lines.
@@ -162,15 +153,6 @@ func isInteger[T text](s T) bool {
 		s = s[1:]
 	}
 	return len(s) > 0 && allDigits(s)
-}
-
-// trimLeftSignsAndZeros returns how many bytes of s are left after its leading '+', '-' and '0'.
-func trimLeftSignsAndZeros[T text](s T) int {
-	i := 0
-	for i < len(s) && (s[i] == '+' || s[i] == '-' || s[i] == '0') {
-		i++
-	}
-	return len(s) - i
 }
 
 func allDigits[T text](s T) bool {
@@ -193,6 +175,52 @@ func indexByte[T text](s T, c byte) int {
 	return -1
 }
 
+func indexString[T text](s T, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if string(s[i:i+len(sub)]) == sub {
+			return i
+		}
+	}
+	return -1
+}
+
 func hasPrefix[T text](s T, prefix string) bool {
 	return len(s) >= len(prefix) && string(s[:len(prefix)]) == prefix
+}
+
+// lowerASCII returns b with ASCII letters in lower case (in place).
+func lowerASCII(b []byte) []byte {
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
+}
+
+// hasPrefixFold reports whether s starts with prefix (lowercase ASCII), ignoring ASCII case.
+func hasPrefixFold[T text](s T, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFold reports whether s contains sub (lowercase ASCII), ignoring ASCII case.
+func containsFold[T text](s T, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if hasPrefixFold(s[i:], sub) {
+			return true
+		}
+	}
+	return false
 }
