@@ -314,9 +314,15 @@ func printReport(w io.Writer, r *etl.Report) {
 		}
 	}
 	if len(r.UnknownExtensions) > 0 {
-		fmt.Fprintln(w, "\nUnknown extensions (kept only as {url} stubs):")
+		fmt.Fprintln(w, "\nUnknown extensions (dropped with all they held):")
 		for _, url := range slices.Sorted(maps.Keys(r.UnknownExtensions)) {
 			fmt.Fprintf(w, "  %s (%d)\n", url, r.UnknownExtensions[url])
+		}
+	}
+	if len(r.DroppedValues) > 0 {
+		fmt.Fprintln(w, "\nValues dropped because they could not be de-identified:")
+		for _, field := range slices.Sorted(maps.Keys(r.DroppedValues)) {
+			fmt.Fprintf(w, "  %s (%d)\n", field, r.DroppedValues[field])
 		}
 	}
 	if fatal, other := r.Outcomes.Groups(); len(fatal)+len(other) > 0 {

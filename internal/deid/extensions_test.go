@@ -1,63 +1,9 @@
 package deid
 
 import (
-	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 )
-
-const (
-	raceURL    = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
-	maidenURL  = "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName"
-	plantedURL = "http://example.org/fhir/secret-nickname"
-)
-
-func TestRuleUnknownExtensionBecomesCountedStub(t *testing.T) {
-	s := newTestScrubber(t)
-	res := decode(t, `{"resourceType":"Patient","extension":[
-		{"url":"`+plantedURL+`","valueString":"Johnny Boy"},
-		{"url":"`+plantedURL+`","valueString":"Jack"},
-		{"url":"`+maidenURL+`","valueString":"Lettie Boyle"}],
-		"gender":"male","_gender":{"extension":[{"url":"`+plantedURL+`","valueString":"hidden"}]}}`)
-	if _, err := s.Scrub(res); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := json.Marshal(res)
-	want := canonical(t, `{"resourceType":"Patient","extension":[{"url":"`+plantedURL+`"},{"url":"`+plantedURL+`"},{"url":"`+maidenURL+`"}],
-		"gender":"male","_gender":{"extension":[{"url":"`+plantedURL+`"}]}}`)
-	if string(got) != want {
-		t.Errorf("got  %s\nwant %s", got, want)
-	}
-	// Expected-and-dropped URLs (the maiden name) are stubbed but not reported as unknown.
-	if c := s.UnknownExtensions(); !reflect.DeepEqual(c, map[string]int{plantedURL: 3}) {
-		t.Errorf("UnknownExtensions = %v", c)
-	}
-}
-
-func TestRuleNestedExtension(t *testing.T) {
-	runScrubCases(t, []scrubCase{
-		{name: "relative parts of an allowed extension are kept, absolute ones are checked again",
-			in: `{"resourceType":"Patient","extension":[{"url":"` + raceURL + `","extension":[
-				{"url":"ombCategory","valueCoding":{"system":"urn:oid:2.16.840.1.113883.6.238","code":"2106-3","display":"White"}},
-				{"url":"text","valueString":"White"},
-				{"url":"` + plantedURL + `","valueString":"Jane"},
-				{"valueString":"no url"}]}]}`,
-			want: `{"resourceType":"Patient","extension":[{"url":"` + raceURL + `","extension":[
-				{"url":"ombCategory","valueCoding":{"system":"urn:oid:2.16.840.1.113883.6.238","code":"2106-3","display":"White"}},
-				{"url":"text","valueString":"White"},
-				{"url":"` + plantedURL + `"}]}]}`},
-		{name: "relative URLs at the top level are unknown",
-			in:   `{"resourceType":"Patient","extension":[{"url":"text","valueString":"Jane"}]}`,
-			want: `{"resourceType":"Patient","extension":[{"url":"text"}]}`},
-		{name: "allowed extension values are scrubbed with the Extension rules",
-			in:   `{"resourceType":"Patient","extension":[{"url":"` + raceURL + `","valueHumanName":{"family":"Doe"},"valueReference":{"reference":"Patient/p1","display":"Jane"}}]}`,
-			want: `{"resourceType":"Patient","extension":[{"url":"` + raceURL + `","valueReference":{"reference":"Patient/FAKE(p1)"}}]}`},
-		{name: "extension without url is dropped",
-			in:   `{"resourceType":"Patient","gender":"female","extension":[{"valueString":"Jane"}]}`,
-			want: `{"resourceType":"Patient","gender":"female"}`},
-	})
-}
 
 func TestRuleUnknownModifierExtensionSkipsResource(t *testing.T) {
 	const polarity = "http://fhir-registry.smarthealthit.org/StructureDefinition/nlp-polarity"
@@ -99,8 +45,8 @@ func TestRuleEmptyContainersAreRemoved(t *testing.T) {
 			in:   `{"resourceType":"Encounter","status":"finished","_status":{"id":"s"}}`,
 			want: `{"resourceType":"Encounter","status":"finished"}`},
 		{name: "primitive array siblings stay aligned",
-			in:   `{"resourceType":"Location","alias":["A","B"],"_alias":[null,{"id":"x","extension":[{"url":"` + raceURL + `","valueCode":"c"}]}]}`,
-			want: `{"resourceType":"Location","alias":["A","B"],"_alias":[null,{"extension":[{"url":"` + raceURL + `","valueCode":"c"}]}]}`},
+			in:   `{"resourceType":"Location","alias":["A","B"],"_alias":[null,{"id":"x","extension":[{"url":"` + darURL + `","valueCode":"c"}]}]}`,
+			want: `{"resourceType":"Location","alias":["A","B"],"_alias":[null,{"extension":[{"url":"` + darURL + `","valueCode":"c"}]}]}`},
 	})
 }
 
@@ -145,14 +91,19 @@ var taskResourceTypes = []string{
 }
 
 func TestCompileRulesRejectsMistakes(t *testing.T) {
-	base := "[datatypes.Extension]\nurl = \"keep\"\n"
+	base := "[datatypes.Extension]\nurl = \"code\"\n"
 	tests := []struct{ name, file, wantErr string }{
 		{"unknown action", base + "[resources.Patient]\ngender = \"keeep\"\n", `unknown action or datatype "keeep"`},
 		{"unknown datatype", base + "[resources.Patient]\nname = \"HumanName\"\n", `"HumanName"`},
 		{"unknown section", base + "[extensionz]\nallowed = []\n", "unknown key"},
 		{"subset of a non-datatype", base + "[subsets.X]\nof = \"Nope\"\n", "not a datatype"},
-		{"underscore field", base + "[resources.Patient]\n_gender = \"keep\"\n", "may not start with '_'"},
-		{"no Extension datatype", "[resources.Patient]\ngender = \"keep\"\n", "Extension datatype is missing"},
+		{"underscore field", base + "[resources.Patient]\n_gender = \"code\"\n", "may not start with '_'"},
+		{"no Extension datatype", "[resources.Patient]\ngender = \"code\"\n", "Extension datatype is missing"},
+		{"free text without a reason", base + "[resources.Patient]\nname = \"text\"\n", "write the reason"},
+		{"an extension value type the Extension datatype lacks", base + "[extensions.allowed]\n\"http://x/e\" = \"valueHumanName\"\n", "not a value[x]"},
+		{"an extension part with an absolute URL", base + "[extensions.allowed]\n\"http://x/e\" = { \"http://x/p\" = \"coded\" }\n", "relative URL"},
+		{"a relative extension URL", base + "[extensions.allowed]\n\"e\" = \"coded\"\n", "not an absolute URL"},
+		{"a site-specific system without a source", base + "[[systems.site_specific]]\nvendor = \"X\"\noid = \"1.2\"\n", "vendor and source are required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

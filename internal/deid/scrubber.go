@@ -131,11 +131,12 @@ func (s *Scrubber) countURL(m map[string]int, url string) {
 const maxURLShown = 200
 
 // printableURL returns url as the run report may print it: as is when it is short printable
-// ASCII, otherwise quoted with Go escapes and cut to maxURLShown bytes with its length.
+// ASCII (with no space at either end), otherwise quoted with Go escapes and cut to maxURLShown
+// bytes with its length.
 func printableURL(url string) string {
-	plain := len(url) <= maxURLShown
+	plain := len(url) <= maxURLShown && url == strings.TrimSpace(url)
 	for i := 0; plain && i < len(url); i++ {
-		plain = url[i] > ' ' && url[i] < 0x7f
+		plain = url[i] >= ' ' && url[i] < 0x7f
 	}
 	if plain {
 		return url

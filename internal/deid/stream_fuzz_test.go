@@ -17,7 +17,7 @@ var edgeCases = []string{
 	// whitespace everywhere, numbers kept verbatim
 	" \t{ \"resourceType\" : \"Observation\" ,\r\n \"id\" : \"o\" , \"valueQuantity\" : { \"value\" : -0.0e+00 , \"unit\" : \"m\" } , \"valueInteger\" : 123456789012345678901234567890 } \r\n",
 	`{"resourceType":"Observation","id":"o","valueDecimal":1.50,"component":[{"valueInteger":1E400},{"valueBoolean":false}]}`,
-	// duplicate keys: the last one wins
+	// duplicate keys: bad input, in every object and however spelled (issue 11, item 4)
 	`{"resourceType":"Patient","id":"a","id":"b","gender":"male","gender":null,"birthDate":"1990","birthDate":{"x":1}}`,
 	`{"resourceType":"Encounter","id":"e","class":{"system":"urn:oid:1.2.840.114350.1","code":"5","system":"http://x","display":"d"}}`,
 	`{"resourceType":"Encounter","id":"e","class":{"code":"Jane","system":"http://x","system":"urn:oid:1.2.840.114350.1","display":"d","code":"7"}}`,
@@ -53,6 +53,21 @@ var edgeCases = []string{
 	`{"resourceType":"Patient","id":"p","address":[{"postalCode":"036011234"},{"postalCode":"0213"},{"postalCode":12345},{}],"birthDate":"x1990"}`,
 	`{"resourceType":"Encounter","id":"e","participant":[{},[],null,{"individual":{"display":"Dr"}}],"period":{},"location":[]}`,
 	`{"resourceType":"Practitioner","id":"p","identifier":[{"system":"http://hl7.org/fhir/sid/us-npi","value":"1"},{"system":" http://hl7.org/fhir/sid/us-npi","value":"2"},{"value":"3"}]}`,
+	// issue 11: unknown extensions dropped whole, definitions, references masked, ZIPs, years,
+	// value classes, site-specific systems, audited free text, repeated keys
+	`{"resourceType":"Patient","id":"p","gend\u0065r":"male","gender":"female"}`,
+	`{"resourceType":"Patient","id":"p","text":{"div":"a","div":"b"}}`,
+	`{"resourceType":"Patient","id":"p","extension":[{"url":"http://x/\u004aane","valueString":"J"},{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"x","valueString":"J","extension":[{"url":"part","valueCode":"y"}]},{"url":"http://hl7.org/fhir/StructureDefinition/condition-assertedDate","valueString":"J"}]}`,
+	`{"resourceType":"Patient","id":"p","birthDate":"19420815","address":[{"postalCode":"1060","state":"MA"},{"postalCode":"1060"},{"postalCode":"2139-4307","country":"US"},{"postalCode":"75008","country":"FR"},{"postalCode":"03601-0001","country":" us "},{"postalCode":"0213","state":"Massachusetts"},{"postalCode":"021394307"}]}`,
+	`{"resourceType":"Practitioner","id":"p","birthDate":"1942-13-01","qualification":[{"identifier":[{"value":"L"}],"code":{"text":"MD"}}]}`,
+	`{"resourceType":"Observation","id":"o","subject":{"reference":"https://x/Patient/1","type":"Patient","_reference":{"id":"r"}},"encounter":{"reference":"#"},"focus":[{"reference":"Patient?name=J"},{"reference":"patient/p/q"},{"reference":["x"]},{"_reference":{"extension":[{"url":"http://x/u"}]},"reference":"urn:x"}]}`,
+	`{"resourceType":"Observation","id":"o","effectiveDateTime":"Jane","issued":"2020-01-01 10:00","valueInteger":"5","component":[{"valueInteger":true},{"valueTime":"25:00"},{"valueDateTime":["2020",null,"x"]}]}`,
+	`{"resourceType":"Encounter","id":"e","class":{"system":" URN:OID:1.2.840.114350.1 ","code":"5","display":"d"},"serviceType":{"coding":[{"system":"HTTPS://fhir.US.cerner.com/t/codeSet/4","code":"J","display":"d"},{"system":"urn:oid: 1.2.840.114350","display":"d"}]}}`,
+	`{"resourceType":"Patient","id":"p","extension":[{"url":"http://hl7.org/fhir/us/core/StructureDefinition/us-core-race","extension":[{"url":"text","valueString":"W","valueCode":"x"},{"url":"x","valueString":"J"}]},{"url":"http://open.epic.com/FHIR/StructureDefinition/extension/legal-sex","extension":[{"url":"a","valueString":"J","valueCode":"c","extension":[{"url":"b"}]}]}]}`,
+	`{"resourceType":"Observation","id":"o","meta":{"source":"#x","tag":[{"code":"a","display":"J"}],"security":{"code":"R","display":"J"}},"valueSampledData":{"data":"1 2","period":1}}`,
+	`{"resourceType":"Immunization","id":"i","protocolApplied":[{"series":"J","doseNumberString":"2","seriesDosesPositiveInt":3}]}`,
+	`{"resourceType":"Observation","id":"o","a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"s":19,"\u0073":20}`,
+	`{"resourceType":"Observation","id":"o","a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"s":19,"t":20}`,
 	// bad input rows
 	`{"resourceType":"Observation"}`, `{"resourceType":"Observation","id":5}`, `{"resourceType":"Observation","id":""}`,
 	`{"id":"x"}`, `{"resourceType":"","id":"x"}`, `{"resourceType":5,"id":"x"}`, `["x"]`, ``, ` `, `{`, `{}x`, `{} {}`,

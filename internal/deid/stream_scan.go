@@ -50,7 +50,9 @@ var errTooLarge = errors.New("line too large for the byte-level scrubber (4 GiB)
 // keeping the first of them would see a value other than the one the rules checked.
 type errDuplicateKey struct{ off int }
 
-func (e *errDuplicateKey) Error() string { return fmt.Sprintf("repeated object key at offset %d", e.off) }
+func (e *errDuplicateKey) Error() string {
+	return fmt.Sprintf("repeated object key at offset %d", e.off)
+}
 
 // scanner validates a JSON text and fills the tape.
 type scanner struct {

@@ -112,23 +112,48 @@ func TestNeedsLookFindsEveryByteAStringMustNotHold(t *testing.T) {
 	}
 }
 
-func TestFieldTableFindsExactlyTheRuleFields(t *testing.T) {
+// eachRuleNode calls visit once for every node of the compiled rules: resources, datatypes,
+// backbone elements and extension definitions with their parts; it returns how many there were.
+func eachRuleNode(t *testing.T, visit func(n *node)) int {
+	t.Helper()
 	rules, err := compiledRules()
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[*node]bool{}
-	var check func(n *node)
-	check = func(n *node) {
+	var walk func(n *node)
+	walk = func(n *node) {
 		if n == nil || seen[n] {
 			return
 		}
 		seen[n] = true
+		visit(n)
+		for _, r := range n.fields {
+			walk(r.node)
+		}
+		for _, p := range n.parts {
+			walk(p)
+		}
+		walk(n.anyPart)
+	}
+	for _, n := range rules.resources {
+		walk(n)
+	}
+	for _, n := range rules.extensions {
+		walk(n)
+	}
+	for _, n := range rules.modifiers {
+		walk(n)
+	}
+	return len(seen)
+}
+
+func TestFieldTableFindsExactlyTheRuleFields(t *testing.T) {
+	seen := eachRuleNode(t, func(n *node) {
 		for name, r := range n.fields {
 			if f := n.table.find([]byte(name)); f == nil || f.name != name || f.rule != r {
 				t.Errorf("%s: find(%q) = %+v", n.name, name, f)
 			}
-			check(r.node)
 			for _, other := range []string{name + "x", name[:len(name)-1], "_" + name + "_"} {
 				if _, ok := n.fields[other]; !ok && n.table.find([]byte(other)) != nil {
 					t.Errorf("%s: find(%q) found a field that is not in the rules", n.name, other)
@@ -138,14 +163,8 @@ func TestFieldTableFindsExactlyTheRuleFields(t *testing.T) {
 		if n.table.find(nil) != nil {
 			t.Errorf("%s: find(\"\") found a field", n.name)
 		}
-	}
-	for _, n := range rules.resources {
-		check(n)
-	}
-	for _, n := range rules.extensions {
-		check(n)
-	}
-	if len(seen) < 50 {
-		t.Errorf("only %d nodes checked", len(seen))
+	})
+	if seen < 50 {
+		t.Errorf("only %d nodes checked", seen)
 	}
 }

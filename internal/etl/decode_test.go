@@ -45,6 +45,7 @@ func TestScrubLineRejectsBadRows(t *testing.T) {
 		{"no resourceType", `{"id":"o1"}`},
 		{"other resourceType", `{"resourceType":"Patient","id":"o1"}`},
 		{"invalid UTF-8", "{\"resourceType\":\"Observation\",\"id\":\"o\xff\"}"},
+		{"a repeated key (issue 11, item 4)", `{"resourceType":"Observation","id":"o1","code":{"text":"a","text":"b"}}`},
 	}
 	s := newTestScrubber(t)
 	for _, tc := range cases {

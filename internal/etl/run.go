@@ -41,7 +41,10 @@ type Report struct {
 	NoTask            map[string]string // resource types in the input that no task reads: "N files (size)"
 	Unknown           []error           // input files whose resource type could not be told: left out
 	NotRead           []string          // other input files not read, each "path: why" (JSON files, links to nothing)
-	UnknownExtensions map[string]int
+	UnknownExtensions map[string]int    // extension URL → times dropped
+	// DroppedValues counts, per "Type.field: reason", values dropped or masked because they could
+	// not be de-identified (a birth date that is not a date, a postal code that is not a US ZIP).
+	DroppedValues map[string]int
 	// SkippedModifierExtensions counts, per unknown modifierExtension URL, the resources skipped for it.
 	SkippedModifierExtensions map[string]int
 	// Outcomes tallies the issues of the export's error/ files (no free text: it can hold PHI).
@@ -119,6 +122,7 @@ func readInput(ctx context.Context, cfg Config, in store.Store, start time.Time)
 	if r.info, err = exportInfo(cfg, exp); err != nil {
 		return nil, err
 	}
+	r.info.exportURL = redactExportURL(r.info.exportURL)
 	r.info.etlTime, r.info.version = isoTime(start), cfg.Version
 	if r.tasks, err = tasksWithInput(cfg, exp); err != nil {
 		return nil, err
@@ -194,6 +198,7 @@ func runLocked(ctx context.Context, cfg Config, st stores, in *runInput, j *job)
 		return report, err
 	}
 	report.UnknownExtensions = j.scrubber.UnknownExtensions()
+	report.DroppedValues = j.scrubber.DroppedValues()
 	report.SkippedModifierExtensions = j.scrubber.SkippedModifierExtensions()
 	if failed || len(in.exp.Unknown) > 0 {
 		return report, ErrTasksFailed
@@ -325,7 +330,7 @@ func (j *job) fakeIDs(resourceType string, ids map[string]struct{}) map[string]s
 
 func (j *job) jobConfig(tasks []Task, info completionInfo) jobConfig {
 	return jobConfig{
-		DirInput: j.cfg.InputDescription, DirOutput: j.cfg.OutputDir, DirPHI: j.cfg.PHIDir,
+		DirInput: describeInput(j.cfg.InputDescription), DirOutput: j.cfg.OutputDir, DirPHI: j.cfg.PHIDir,
 		InputFormat: "ndjson", OutputFormat: j.format.Name(),
 		Comment: j.cfg.Comment, BatchSize: j.cfg.BatchSize, Tasks: taskNames(tasks),
 		ExportGroupName: info.group, ExportTimestamp: info.exportTime, ExportURL: info.exportURL,
