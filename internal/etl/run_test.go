@@ -165,6 +165,7 @@ func TestRun_BadRowsAreRejectedWithFileAndLine(t *testing.T) {
 		{"resourceType contradicts file name", `{"resourceType":"Patient","id":"x"}`, `resourceType "Patient" in a Condition file`},
 		{"invalid UTF-8", "{\"resourceType\":\"Condition\",\"id\":\"x\xff\"}", "not valid UTF-8"},
 		{"trailing data", `{"resourceType":"Condition","id":"x"} {}`, "after top-level value"},
+		{"a repeated key (issue 11, item 4)", `{"resourceType":"Condition","id":"x","code":{"text":"flu","text":"Jane"}}`, "repeats a key"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
