@@ -1,35 +1,53 @@
 package deid
 
 // systemAllows reports whether the code (isCode) or display of a Coding or Quantity may stay,
-// given its sibling system and code. Outside site-specific systems everything may. Inside one,
-// vendors' own codes are numeric, so a non-numeric code is a site's free-text entry and goes
-// (with its display); the display of a numeric code is the site's own wording and goes too. The
-// caller trims both siblings, so the answer does not depend on whether they were scrubbed yet.
-func systemAllows[T text](rs *ruleSet, system, code T, isCode bool) bool {
-	if !siteSpecificSystem(rs, system) {
-		return true
-	}
-	return isCode && isInteger(code)
+// given whether its sibling system is site-specific and its sibling code. Outside site-specific
+// systems everything may. Inside one, vendors' own codes are numeric, so a non-numeric code is a
+// site's free-text entry and goes (with its display); the display of a numeric code is the
+// site's own wording and goes too. The caller trims the siblings, so the answer does not depend
+// on whether they were scrubbed yet.
+func systemAllows[T text](siteSpecific bool, code T, isCode bool) bool {
+	return !siteSpecific || (isCode && isInteger(code))
 }
 
 // siteSpecificSystem reports whether sys (trimmed) is one of the rules' site-specific systems,
 // however it is written: "URN:OID:1.2.840.114350.1", "1.2.840.114350.1" and
 // "urn:oid: 1.2.840.114350.1" alike, and http(s) systems in any case.
 func siteSpecificSystem[T text](rs *ruleSet, sys T) bool {
-	oid := sys
-	if hasPrefixFold(oid, "urn:oid:") {
-		oid = oid[len("urn:oid:"):]
+	if len(sys) == 0 {
+		return false
+	}
+	switch c := sys[0]; {
+	case isDigit(c):
+		return siteSpecificOID(rs, sys)
+	case c == 'u' || c == 'U':
+		if !hasPrefixFold(sys, "urn:oid:") {
+			return false
+		}
+		oid := sys[len("urn:oid:"):]
 		for len(oid) > 0 && (oid[0] == ' ' || oid[0] == '\t') {
 			oid = oid[1:]
 		}
-	}
-	host, path, isURL := splitHTTP(sys)
-	for _, ss := range rs.siteSpecific {
-		if ss.OID != "" {
-			if hasPrefix(oid, ss.OID) && (len(oid) == len(ss.OID) || oid[len(ss.OID)] == '.') {
+		return siteSpecificOID(rs, oid)
+	case c == 'h' || c == 'H':
+		host, path, ok := splitHTTP(sys)
+		if !ok || len(host) == 0 {
+			return false
+		}
+		last := host[len(host)-1] | 0x20 // in lower case, if a letter
+		for _, ss := range rs.siteSpecific {
+			if ss.URLHost != "" && last == ss.URLHost[len(ss.URLHost)-1] && hostWithin(host, ss.URLHost) && containsFold(path, ss.URLPath) {
 				return true
 			}
-		} else if isURL && hostWithin(host, ss.URLHost) && containsFold(path, ss.URLPath) {
+		}
+	}
+	return false
+}
+
+// siteSpecificOID reports whether oid is one of the rules' site-specific root OIDs or an arc of one.
+func siteSpecificOID[T text](rs *ruleSet, oid T) bool {
+	for _, ss := range rs.siteSpecific {
+		if ss.OID != "" && hasPrefix(oid, ss.OID) && (len(oid) == len(ss.OID) || oid[len(ss.OID)] == '.') {
 			return true
 		}
 	}
@@ -38,21 +56,26 @@ func siteSpecificSystem[T text](rs *ruleSet, sys T) bool {
 
 // splitHTTP splits an http(s) URL (scheme in any case) into its host (port removed) and the rest.
 func splitHTTP[T text](s T) (host, path T, ok bool) {
-	switch {
-	case hasPrefixFold(s, "https://"):
-		s = s[len("https://"):]
-	case hasPrefixFold(s, "http://"):
-		s = s[len("http://"):]
-	default:
+	if len(s) < 8 || s[0]|0x20 != 'h' || s[1]|0x20 != 't' || s[2]|0x20 != 't' || s[3]|0x20 != 'p' {
 		return host, path, false
 	}
+	i := 4
+	if s[4]|0x20 == 's' {
+		i = 5
+	}
+	if s[i] != ':' || s[i+1] != '/' || s[i+2] != '/' {
+		return host, path, false
+	}
+	s = s[i+3:]
 	end := len(s)
 	if i := indexByte(s, '/'); i >= 0 {
 		end = i
 	}
 	host, path = s[:end], s[end:]
-	if i := indexByte(host, ':'); i >= 0 {
-		host = host[:i]
+	if len(host) > 0 && isDigit(host[len(host)-1]) { // a port, or an IP address
+		if i := indexByte(host, ':'); i >= 0 {
+			host = host[:i]
+		}
 	}
 	return host, path, true
 }

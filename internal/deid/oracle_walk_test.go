@@ -207,7 +207,7 @@ func (w *walker) scalar(m map[string]any, n *node, k string, v any, r rule, afte
 	case actCheckSystem:
 		sys, _ := m["system"].(string)
 		code, _ := m["code"].(string)
-		if !systemAllows(w.s.rules, strings.TrimSpace(sys), strings.TrimSpace(code), r.class == classCode) {
+		if !systemAllows(siteSpecificSystem(w.s.rules, strings.TrimSpace(sys)), strings.TrimSpace(code), r.class == classCode) {
 			after.markAbsent = true
 			return nil, false, nil
 		}

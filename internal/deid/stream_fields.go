@@ -1,7 +1,8 @@
 package deid
 
 // fieldTable is a node's fields in an open-addressing table that looks up a key's bytes
-// without hashing all of them, for the byte-level scrubber. It is built once with the rules.
+// without hashing all of them, for the byte-level scrubber. It is built once with the rules, and
+// is far smaller than 2^16 slots, so the 16-bit key hashes the scanner stores index it.
 type fieldTable struct {
 	mask    uint32
 	entries []fieldEntry // a power of two, at most half full; empty slots have rule.act == 0
@@ -9,10 +10,12 @@ type fieldTable struct {
 
 // fieldEntry is one field of a node.
 type fieldEntry struct {
-	name   string
-	under  string // "_" + name: the primitive sibling a mask replaces
-	member string // `"name":`, as written before the value
-	rule   rule
+	name       string
+	under      string // "_" + name: the primitive sibling a mask replaces
+	member     string // `"name":`, as written before the value
+	rule       rule
+	content    bool // not "url" or "_url": an extension holding this says something
+	refSibling bool // the "_field" sibling of a reference (anon-ref) field
 }
 
 func newFieldTable(fields map[string]rule) fieldTable {
@@ -26,14 +29,19 @@ func newFieldTable(fields map[string]rule) fieldTable {
 		for t.entries[i].rule.act != 0 {
 			i = (i + 1) & t.mask
 		}
-		t.entries[i] = fieldEntry{name: name, under: "_" + name, member: `"` + name + `":`, rule: r}
+		t.entries[i] = fieldEntry{name: name, under: "_" + name, member: `"` + name + `":`, rule: r,
+			content:    name != "url" && name != "_url",
+			refSibling: len(name) > 1 && name[0] == '_' && fields[name[1:]].act == actAnonRef}
 	}
 	return t
 }
 
 // find returns the entry for key, or nil.
-func (t *fieldTable) find(key []byte) *fieldEntry {
-	for i := fieldHash(key) & t.mask; ; i = (i + 1) & t.mask {
+func (t *fieldTable) find(key []byte) *fieldEntry { return t.lookup(key, fieldHash(key)) }
+
+// lookup is find with key's fieldHash (or its low 16 bits) already known.
+func (t *fieldTable) lookup(key []byte, hash uint32) *fieldEntry {
+	for i := hash & t.mask; ; i = (i + 1) & t.mask {
 		e := &t.entries[i]
 		if e.rule.act == 0 {
 			return nil

@@ -76,14 +76,22 @@ var edgeCases = []string{
 	"{\"resourceType\":\"Observation\",\"id\":\"o\"}\x00", `{"resourceType":"Claim","id":"c"}`,
 }
 
-// deepCases (tested below, too large to seed the fuzzer with) nest just inside and just past the depth limit, in a dropped field and in
-// extensions, which the rules follow all the way down.
+// deepCases (tested below, too large to seed the fuzzer with) nest just inside and just past the
+// depth limit, in a dropped field and in extensions, which the rules follow all the way down, and
+// spread an object wider than the scanner checks for repeated keys one by one.
 func deepCases() []string {
 	nest := func(depth int, open, close, inner string) string {
 		return strings.Repeat(open, depth) + inner + strings.Repeat(close, depth)
 	}
 	ext := `{"url":"http://hl7.org/fhir/us/core/StructureDefinition/us-core-race","extension":[`
+	var wide strings.Builder // more keys than the scanner checks one by one
+	wide.WriteString(`{"resourceType":"Observation","id":"o"`)
+	for i := range 3 * manyKeys {
+		wide.WriteString(`,"k` + itoa(i) + `":1`)
+	}
 	return []string{
+		wide.String() + `}`,
+		wide.String() + `,"k\u0031":2}`,
 		`{"resourceType":"Observation","id":"o","note":` + nest(9999, "[", "]", "1") + `}`,
 		`{"resourceType":"Observation","id":"o","note":` + nest(10000, "[", "]", "1") + `}`,
 		`{"resourceType":"Patient","id":"p","extension":[` + nest(400, ext, "]}", `{"url":"text","valueString":"x"}`) + `]}`,

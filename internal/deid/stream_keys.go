@@ -1,20 +1,41 @@
 package deid
 
-// uniqueKeys checks that no two of an object's keys (tape indices) are equal once unescaped:
-// pairwise for the few keys most FHIR objects have, with a hash table beyond.
-func (sc *scanner) uniqueKeys(keys []uint32) error {
-	if len(keys) <= 8 {
-		for i := 1; i < len(keys); i++ {
-			for j := 0; j < i; j++ {
-				if sc.sameKey(keys[i], keys[j]) {
-					return sc.duplicate(keys[i])
-				}
-			}
+// manyKeys is the most keys of an object the scanner checks for repeats one by one, with one bit
+// per key hash; a larger object is checked when it closes, with a hash table (uniqueKeys).
+const manyKeys = 64
+
+// hashEscapedKey stores and returns the fieldHash of the unescaped bytes of a key written with
+// escapes. (The scanner hashes plain keys itself: it tells an object's keys apart by the hash, and
+// the walker looks fields up with it.)
+func (sc *scanner) hashEscapedKey(k uint32) uint32 {
+	t := &sc.tape[k]
+	sc.scratch = appendUnquoted(sc.scratch[:0], sc.data[t.start:t.end])
+	h := fieldHash(sc.scratch) & 0xffff
+	t.hash = uint16(h)
+	return h
+}
+
+// repeats reports whether key k repeats an earlier key of object obj, whose values are complete
+// on the tape. The scanner asks only when k's bit was seen before in the object, so most keys are
+// told apart from all earlier ones in one step.
+func (sc *scanner) repeats(obj, k uint32) bool {
+	h := sc.tape[k].hash
+	for e := obj + 1; e < k; e = sc.tape[e+1].next {
+		if sc.tape[e].hash == h && sc.sameKey(e, k) {
+			return true
 		}
-		return nil
 	}
-	size := 32
-	for size < 2*len(keys) {
+	return false
+}
+
+// uniqueKeys checks that no two keys of object obj (with more than manyKeys keys) are equal.
+func (sc *scanner) uniqueKeys(obj uint32) error {
+	sc.keys = sc.keys[:0]
+	for e := obj + 1; e < sc.tape[obj].next; e = sc.tape[e+1].next {
+		sc.keys = append(sc.keys, e)
+	}
+	size := 2 * manyKeys
+	for size < 2*len(sc.keys) {
 		size *= 2
 	}
 	if cap(sc.slots) < size {
@@ -23,15 +44,14 @@ func (sc *scanner) uniqueKeys(keys []uint32) error {
 	slots := sc.slots[:size]
 	clear(slots)
 	mask := uint32(size - 1)
-	for i, k := range keys {
-		h := sc.keyHash(k) & mask
-		for slots[h] != 0 {
-			if sc.sameKey(keys[slots[h]-1], k) {
+	for i, k := range sc.keys {
+		p := uint32(sc.tape[k].hash) & mask
+		for ; slots[p] != 0; p = (p + 1) & mask {
+			if prev := sc.keys[slots[p]-1]; sc.tape[prev].hash == sc.tape[k].hash && sc.sameKey(prev, k) {
 				return sc.duplicate(k)
 			}
-			h = (h + 1) & mask
 		}
-		slots[h] = uint32(i + 1)
+		slots[p] = uint32(i + 1)
 	}
 	return nil
 }
@@ -51,19 +71,4 @@ func (sc *scanner) sameKey(a, b uint32) bool {
 	n := len(sc.scratch)
 	sc.scratch = appendUnquoted(sc.scratch, rb)
 	return string(sc.scratch[:n]) == string(sc.scratch[n:])
-}
-
-// keyHash is FNV-1a over a key's unescaped bytes.
-func (sc *scanner) keyHash(k uint32) uint32 {
-	t := &sc.tape[k]
-	key := sc.data[t.start:t.end]
-	if t.esc {
-		sc.scratch = appendUnquoted(sc.scratch[:0], key)
-		key = sc.scratch
-	}
-	h := uint32(2166136261)
-	for _, c := range key {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	return h
 }

@@ -30,6 +30,7 @@ const maxDepth = 10000
 type token struct {
 	kind  byte
 	esc   bool   // a string holding backslash escapes
+	hash  uint16 // an object key: fieldHash of its unescaped bytes (the walker looks fields up by it)
 	start uint32 // strings: just after the opening quote; others: the first byte
 	end   uint32 // strings: the closing quote; others: just past the last byte
 	next  uint32
@@ -59,8 +60,8 @@ type scanner struct {
 	data    []byte
 	pos     int
 	tape    []token
-	keys    []uint32 // tape indices of the keys of the objects being scanned, as a stack
-	slots   []uint32 // hash table of keys (index+1), for objects with many keys
+	keys    []uint32 // the keys (tape indices) of an object with many keys
+	slots   []uint32 // hash table of those keys (index+1)
 	scratch []byte   // unescaped keys being compared
 }
 
@@ -87,7 +88,7 @@ func (sc *scanner) scan(data []byte) error {
 	if uint64(len(data)) >= 1<<32 {
 		return errTooLarge
 	}
-	sc.data, sc.pos, sc.tape, sc.keys = data, 0, sc.tape[:0], sc.keys[:0]
+	sc.data, sc.pos, sc.tape = data, 0, sc.tape[:0]
 	if err := sc.value(0); err != nil {
 		return err
 	}
@@ -151,7 +152,8 @@ func (sc *scanner) container(depth int, kind byte) error {
 	if kind == tokObject {
 		closer = '}'
 	}
-	keys := len(sc.keys)
+	var seen [2]uint64 // one bit per key hash of this object (see repeats)
+	keys := 0
 	sc.pos++
 	sc.skipSpace()
 	if sc.pos < len(sc.data) && sc.data[sc.pos] == closer {
@@ -168,7 +170,22 @@ func (sc *scanner) container(depth int, kind byte) error {
 			if err := sc.str(); err != nil {
 				return err
 			}
-			sc.keys = append(sc.keys, uint32(len(sc.tape)-1))
+			k := uint32(len(sc.tape) - 1)
+			var h uint32
+			if t := &sc.tape[k]; !t.esc {
+				h = fieldHash(sc.data[t.start:t.end]) & 0xffff
+				t.hash = uint16(h)
+			} else {
+				h = sc.hashEscapedKey(k)
+			}
+			if keys < manyKeys {
+				word, mask := (h>>6)&1, uint64(1)<<(h&63)
+				if seen[word]&mask != 0 && sc.repeats(uint32(idx), k) {
+					return sc.duplicate(k)
+				}
+				seen[word] |= mask
+			}
+			keys++
 			sc.skipSpace()
 			if sc.pos >= len(sc.data) || sc.data[sc.pos] != ':' {
 				return sc.fail("after object key")
@@ -189,9 +206,10 @@ func (sc *scanner) container(depth int, kind byte) error {
 		case closer:
 			sc.pos++
 			sc.close(idx)
-			err := sc.uniqueKeys(sc.keys[keys:])
-			sc.keys = sc.keys[:keys]
-			return err
+			if keys > manyKeys {
+				return sc.uniqueKeys(uint32(idx))
+			}
+			return nil
 		}
 		return sc.fail("after a member or element")
 	}

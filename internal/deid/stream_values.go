@@ -7,7 +7,7 @@ import (
 
 // scalar writes one non-null primitive under a primitive rule and reports whether it stays;
 // it mirrors walker.scalar. obj is the object holding the field, for sibling lookups.
-func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, r rule, fx *objectFixups) (bool, error) {
+func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, r *rule, fx *objectFixups) (bool, error) {
 	isStr := w.tape[v].kind == tokString
 	var s []byte
 	if isStr {
@@ -27,9 +27,10 @@ func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, r rule, f
 		if !fx.haveSiblings {
 			sys, _ := w.sibling(obj, "system")
 			code, _ := w.sibling(obj, "code")
-			fx.system, fx.code, fx.haveSiblings = bytes.TrimSpace(sys), bytes.TrimSpace(code), true
+			fx.siteSpecific = siteSpecificSystem(w.s.rules, bytes.TrimSpace(sys))
+			fx.code, fx.haveSiblings = bytes.TrimSpace(code), true
 		}
-		if !systemAllows(w.s.rules, fx.system, fx.code, r.class == classCode) {
+		if !systemAllows(fx.siteSpecific, fx.code, r.class == classCode) {
 			fx.markAbsent = true
 			return false, nil
 		}
@@ -46,7 +47,9 @@ func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, r rule, f
 	case actAnonRef:
 		typ, id, ok := splitRef(s, func() []byte { t, _ := w.sibling(obj, "type"); return bytes.TrimSpace(t) })
 		if !ok {
-			return false, nil // unreachable: collect masked it
+			w.drop(n, key, whyRefMasked)
+			fx.refMasked = true
+			return false, nil
 		}
 		w.scratch = w.fakeRef(typ, id)
 	case actYear:

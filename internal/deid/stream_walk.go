@@ -10,10 +10,12 @@ import (
 
 // objectFixups collects what Scrub's fixups.apply does after an object's fields are visited.
 type objectFixups struct {
-	haveSiblings bool   // system and code below are read (check-system needs them)
-	system, code []byte // trimmed
+	haveSiblings bool   // siteSpecific and code below are read (check-system needs them)
+	siteSpecific bool   // the sibling system is site-specific
+	code         []byte // the sibling code, trimmed
 	markAbsent   bool
-	extStart     int // span of the written "extension" member, or -1
+	refMasked    bool // the field just written was a reference to mask
+	extStart     int  // span of the written "extension" member, or -1
 	extEnd       int
 	ext          extListInfo
 }
@@ -51,11 +53,14 @@ func (w *jsonWalker) writeObject(obj uint32, n *node, base int, masks bool) (boo
 		if err != nil {
 			return false, err
 		}
+		if fx.refMasked { // a reference that cannot be de-identified, with no "_field" to replace
+			fx.refMasked, w.members[j].masked, masks = false, true, true
+		}
 		if !keep || m.over {
 			w.out = w.out[:mark]
 			continue
 		}
-		content = content || (m.f.name != "url" && m.f.name != "_url")
+		content = content || m.f.content
 		if m.f.name == "extension" {
 			fx.extStart, fx.extEnd, fx.ext = mark, len(w.out), w.extList
 		}
@@ -78,27 +83,28 @@ func (w *jsonWalker) writeObject(obj uint32, n *node, base int, masks bool) (boo
 }
 
 // collect gathers obj's rule-matched members onto w.members (keys are unique: the scanner
-// refuses repeated ones). Members a mask marker will replace are flagged: masked fields and
-// references that cannot be de-identified, and the "_field" siblings of both. It reports
-// whether any member is masked.
+// refuses repeated ones). Members a mask marker will replace are flagged: masked fields, and
+// references that cannot be de-identified when they have a "_field" sibling (other references
+// are masked as they are written), and the "_field" siblings of both. It reports whether any
+// member is masked.
 func (w *jsonWalker) collect(obj uint32, n *node, base int) (masks bool) {
 	end := w.tape[obj].next
+	refs := false // a reference's "_field" sibling is here
 	for k := obj + 1; k < end; k = w.tape[k+1].next {
-		f := n.table.find(w.str(k))
+		f := n.table.lookup(w.str(k), uint32(w.tape[k].hash))
 		if f == nil {
 			continue
 		}
 		m := member{f: f, val: k + 1}
 		if w.tape[m.val].kind != tokNull {
-			switch f.rule.act {
-			case actMask:
-				m.masked = true
-			case actAnonRef:
-				m.masked = w.unsplittableRef(obj, n, f.name, m.val)
-			}
+			m.masked = f.rule.act == actMask
 		}
+		refs = refs || f.refSibling
 		masks = masks || m.masked
 		w.members = append(w.members, m)
+	}
+	if refs {
+		masks = w.maskRefsWithSiblings(obj, n, base) || masks
 	}
 	if !masks {
 		return false
@@ -114,6 +120,24 @@ func (w *jsonWalker) collect(obj uint32, n *node, base int) (masks bool) {
 		}
 	}
 	return true
+}
+
+// maskRefsWithSiblings flags the references that cannot be de-identified and have a "_field"
+// sibling, which their mask marker must replace however the two are ordered.
+func (w *jsonWalker) maskRefsWithSiblings(obj uint32, n *node, base int) (masks bool) {
+	for j := base; j < len(w.members); j++ {
+		m := &w.members[j]
+		if m.f.rule.act != actAnonRef || w.tape[m.val].kind == tokNull {
+			continue
+		}
+		for i := base; i < len(w.members); i++ {
+			if w.members[i].f.name == m.f.under {
+				m.masked = w.unsplittableRef(obj, n, m.f.name, m.val)
+				masks = masks || m.masked
+			}
+		}
+	}
+	return masks
 }
 
 // unsplittableRef reports (and counts) a reference string that cannot be de-identified, which
@@ -203,7 +227,7 @@ func (w *jsonWalker) field(obj uint32, n *node, m member, fx *objectFixups) (boo
 	case actContained:
 		return w.contained(n, m.f.name, m.val)
 	}
-	return w.leaf(obj, n, m.f.name, m.val, m.f.rule, fx)
+	return w.leaf(obj, n, m.f.name, m.val, &m.f.rule, fx)
 }
 
 // nodes writes an object or an array of objects with child's rules.
@@ -294,7 +318,7 @@ func (w *jsonWalker) alignedList(v uint32, elem func(e uint32) (bool, error)) (b
 
 // leaf applies a primitive rule to a value or to each element of an array of primitives (a
 // reference is a single string: an array there is a mismatch).
-func (w *jsonWalker) leaf(obj uint32, n *node, key string, v uint32, r rule, fx *objectFixups) (bool, error) {
+func (w *jsonWalker) leaf(obj uint32, n *node, key string, v uint32, r *rule, fx *objectFixups) (bool, error) {
 	switch t := w.tape[v]; t.kind {
 	case tokObject:
 		w.mismatch(n, key)

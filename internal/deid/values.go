@@ -91,49 +91,46 @@ func fhirDate[T text](s T) bool {
 // dateLike reports whether s has the shape of a FHIR date, dateTime, instant or time, leniently
 // (a space for the "T", no seconds or no time zone are accepted): what a "date" rule keeps.
 func dateLike[T text](s T) bool {
-	if len(s) >= 4 && isDigit(s[0]) && len(s) > 2 && s[2] == ':' {
+	n := len(s)
+	switch {
+	case n >= 5 && s[2] == ':':
 		return timeLike(s)
-	}
-	if len(s) < 4 || !allDigits(s[:4]) {
+	case n < 4 || !isDigit(s[0]) || !isDigit(s[1]) || !isDigit(s[2]) || !isDigit(s[3]):
 		return false
-	}
-	s = s[4:]
-	for _, width := range [2]int{2, 2} { // -MM, then -DD
-		if len(s) == 0 {
-			return true
-		}
-		if len(s) < 1+width || s[0] != '-' || !allDigits(s[1:1+width]) {
-			return false
-		}
-		s = s[1+width:]
-	}
-	if len(s) == 0 {
+	case n == 4:
+		return true
+	case n < 7 || s[4] != '-' || !isDigit(s[5]) || !isDigit(s[6]):
+		return false
+	case n == 7:
+		return true
+	case n < 10 || s[7] != '-' || !isDigit(s[8]) || !isDigit(s[9]):
+		return false
+	case n == 10:
 		return true
 	}
-	return (s[0] == 'T' || s[0] == ' ') && timeLike(s[1:])
+	return (s[10] == 'T' || s[10] == ' ') && timeLike(s[11:])
 }
 
 // timeLike reports whether s is hh:mm[:ss[.fraction]] with an optional Z or ±hh:mm zone.
 func timeLike[T text](s T) bool {
-	if len(s) < 5 || !allDigits(s[:2]) || s[2] != ':' || !allDigits(s[3:5]) {
+	if len(s) < 5 || !isDigit(s[0]) || !isDigit(s[1]) || s[2] != ':' || !isDigit(s[3]) || !isDigit(s[4]) {
 		return false
 	}
-	s = s[5:]
-	if len(s) >= 3 && s[0] == ':' && allDigits(s[1:3]) {
-		s = s[3:]
-		if len(s) >= 2 && s[0] == '.' && isDigit(s[1]) {
-			j := 1
-			for j < len(s) && isDigit(s[j]) {
-				j++
+	i := 5
+	if len(s) >= 8 && s[5] == ':' && isDigit(s[6]) && isDigit(s[7]) {
+		i = 8
+		if len(s) >= 10 && s[8] == '.' && isDigit(s[9]) {
+			for i = 10; i < len(s) && isDigit(s[i]); i++ {
 			}
-			s = s[j:]
 		}
 	}
-	switch {
-	case len(s) == 0, string(s) == "Z":
+	switch rest := len(s) - i; {
+	case rest == 0:
 		return true
-	case len(s) == 6 && (s[0] == '+' || s[0] == '-'):
-		return allDigits(s[1:3]) && s[3] == ':' && allDigits(s[4:6])
+	case rest == 1:
+		return s[i] == 'Z'
+	case rest == 6 && (s[i] == '+' || s[i] == '-'):
+		return isDigit(s[i+1]) && isDigit(s[i+2]) && s[i+3] == ':' && isDigit(s[i+4]) && isDigit(s[i+5])
 	}
 	return false
 }
