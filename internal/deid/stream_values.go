@@ -17,9 +17,11 @@ func (w *jsonWalker) scalar(obj uint32, n *node, key string, v uint32, r *rule, 
 	}
 	switch r.act {
 	case actKeep:
-		if why := classRefuses(r.class, w.tape[v].kind == tokNumber, isStr, s); why != "" {
-			w.drop(n, key, why)
-			return false, nil
+		if r.class == classDate || r.class == classNumber {
+			if why := classRefuses(r.class, w.tape[v].kind == tokNumber, isStr, s); why != "" {
+				w.drop(n, key, why)
+				return false, nil
+			}
 		}
 		w.emitScalar(v, s)
 		return true, nil
