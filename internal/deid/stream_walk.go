@@ -5,8 +5,9 @@ import (
 	"slices"
 )
 
-// The walk below mirrors the map scrubber (oracle_walk_test.go) rule by rule, writing what Scrub would leave instead of
-// editing a map. Every container is written tentatively and cut back if it ends up empty.
+// The walk below mirrors the map scrubber (oracle_walk_test.go) rule by rule, writing what Scrub
+// would leave instead of editing a map. Every container is written tentatively and cut back if it
+// ends up empty.
 
 // objectFixups collects what Scrub's fixups.apply does after an object's fields are visited.
 type objectFixups struct {
