@@ -55,6 +55,7 @@ type Table struct {
 	r        jsonrow.Reader
 	added    []added // columns the current row created, undone if the row does not fit
 	path     []string
+	fixed    bool // a table of fixed string columns (NewStringTable)
 }
 
 type added struct{ parent, child *Column }
@@ -113,7 +114,12 @@ func newColumn(e element, i, depth int) *Column {
 func (t *Table) Add(row []byte) error {
 	t.r.Reset(row)
 	t.added, t.path = t.added[:0], t.path[:0]
-	err := t.object(t.root, t.resource, true)
+	var err error
+	if t.fixed {
+		err = t.fixedRow()
+	} else {
+		err = t.object(t.root, t.resource, true)
+	}
 	if err == nil {
 		err = t.r.Finish()
 	}
@@ -344,6 +350,34 @@ func (t *Table) peekResourceType() (string, error) {
 		}
 		if err := t.r.Skip(); err != nil {
 			return "", err
+		}
+	}
+}
+
+// fixedRow checks a row of a NewStringTable: an object of its string columns (or nulls).
+func (t *Table) fixedRow() error {
+	if err := t.r.BeginObject(); err != nil {
+		return err
+	}
+	for {
+		key, ok, err := t.r.Key()
+		if err != nil || !ok {
+			return err
+		}
+		t.path = append(t.path[:0], string(key))
+		if t.root.Field(string(key)) == nil {
+			return t.fail("not a column of %s", t.root.Name)
+		}
+		switch t.r.Peek() {
+		case jsonrow.Null:
+			err = t.r.Null()
+		case jsonrow.String:
+			_, err = t.r.String()
+		default:
+			return t.fail("expected a string")
+		}
+		if err != nil {
+			return err
 		}
 	}
 }
