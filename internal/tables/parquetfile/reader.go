@@ -267,3 +267,57 @@ func appendString(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
+
+// TopLevelStrings calls fn with the row number and value of a top-level string column for each
+// row where it is not null, reading that column alone.
+func (f *File) TopLevelStrings(name string, fn func(row int64, v []byte) error) error {
+	var leaf *node
+	for _, c := range f.layout.root.children {
+		if c.col.Name == name && c.col.Kind == schema.String && !c.col.List {
+			leaf = c
+		}
+	}
+	if leaf == nil {
+		return fmt.Errorf("no top-level string column %q", name)
+	}
+	var row int64
+	buf := make([]parquet.Value, 1024)
+	for _, rg := range f.f.RowGroups() {
+		pages := rg.ColumnChunks()[leaf.first].Pages()
+		for {
+			p, err := pages.ReadPage()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				pages.Close()
+				return err
+			}
+			vals := p.Values()
+			for {
+				n, err := vals.ReadValues(buf)
+				for _, v := range buf[:n] {
+					if !v.IsNull() {
+						if ferr := fn(row, v.ByteArray()); ferr != nil {
+							pages.Close()
+							return ferr
+						}
+					}
+					row++
+				}
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					pages.Close()
+					return err
+				}
+			}
+			parquet.Release(p)
+		}
+		if err := pages.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -141,3 +141,37 @@ func TestReadRowsGivesBackTheRows(t *testing.T) {
 		t.Fatalf("rewrite: %v", err)
 	}
 }
+
+// TopLevelStrings reads one column alone, with the row numbers ReadRows would give.
+func TestTopLevelStrings(t *testing.T) {
+	tb, _ := schema.NewTable("Observation")
+	for _, r := range Rows {
+		_ = tb.Add([]byte(r))
+	}
+	var buf bytes.Buffer
+	w, _ := New(&buf, tb.Root(), Options{})
+	for _, r := range Rows {
+		_ = w.Write([]byte(r))
+	}
+	_, _ = w.Close()
+	f, err := Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = f.TopLevelStrings("id", func(row int64, v []byte) error {
+		got = append(got, fmt.Sprintf("%d:%s", row, v))
+		return nil
+	})
+	if err != nil || fmt.Sprint(got) != "[0:b 1:a 2:c]" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	got = nil
+	_ = f.TopLevelStrings("status", func(row int64, v []byte) error {
+		got = append(got, fmt.Sprintf("%d:%s", row, v))
+		return nil
+	})
+	if fmt.Sprint(got) != "[0:final]" {
+		t.Fatalf("status: %v", got)
+	}
+}

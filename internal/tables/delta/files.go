@@ -1,0 +1,211 @@
+package delta
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"path"
+
+	"github.com/google/uuid"
+
+	"cumulus-etl/internal/tables/parquetfile"
+)
+
+// fileWriter writes rows into new data files of at most RowsPerFile rows each. Until committed,
+// abort deletes the files it made (a crash leaves them unreferenced, for vacuum).
+type fileWriter struct {
+	ctx     context.Context
+	t       *Table
+	opts    WriteOptions
+	w       ObjectWriter
+	counted *countingWriter
+	pw      *parquetfile.Writer
+	name    string
+	curRows int64
+	rows    int64
+	adds    []Action
+	made    []string
+	done    bool
+}
+
+func (t *Table) newFileWriter(ctx context.Context, opts WriteOptions) *fileWriter {
+	if opts.RowsPerFile <= 0 {
+		opts.RowsPerFile = 100000
+	}
+	return &fileWriter{ctx: ctx, t: t, opts: opts}
+}
+
+type countingWriter struct {
+	w ObjectWriter
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (fw *fileWriter) write(row []byte) error {
+	if fw.pw == nil {
+		if err := fw.open(); err != nil {
+			return err
+		}
+	}
+	if err := fw.pw.Write(row); err != nil {
+		return fmt.Errorf("%s: %w", fw.t.st.Location(fw.name), err)
+	}
+	fw.curRows++
+	fw.rows++
+	if fw.curRows >= int64(fw.opts.RowsPerFile) {
+		return fw.finish()
+	}
+	return nil
+}
+
+func (fw *fileWriter) open() error {
+	rel := fmt.Sprintf("part-%05d-%s-c000.snappy.parquet", len(fw.made), uuid.NewString())
+	fw.name = path.Join(fw.t.dir, rel)
+	w, err := fw.t.st.Create(fw.ctx, fw.name, true)
+	if err != nil {
+		return err
+	}
+	fw.w, fw.counted = w, &countingWriter{w: w}
+	if fw.pw, err = parquetfile.New(fw.counted, fw.opts.Columns, parquetfile.Options{}); err != nil {
+		w.Abort()
+		return err
+	}
+	fw.made = append(fw.made, fw.name)
+	fw.curRows = 0
+	return nil
+}
+
+// finish closes the current file, if any, and records its add action.
+func (fw *fileWriter) finish() error {
+	if fw.pw == nil {
+		return nil
+	}
+	stats, err := fw.pw.Close()
+	fw.pw = nil
+	if err == nil {
+		err = fw.w.Commit()
+	}
+	if err != nil {
+		fw.w.Abort()
+		return fmt.Errorf("writing %s: %w", fw.t.st.Location(fw.name), err)
+	}
+	rel := path.Base(fw.name)
+	fw.adds = append(fw.adds, Action{Add: &Add{Path: url.PathEscape(rel), PartitionValues: map[string]*string{},
+		Size: fw.counted.n, ModificationTime: fw.opts.Now.UnixMilli(), DataChange: true, Stats: statsJSON(stats)}})
+	return nil
+}
+
+// committed says the log now references the files.
+func (fw *fileWriter) committed() { fw.done = true }
+
+// abort removes the files made, unless committed.
+func (fw *fileWriter) abort() {
+	if fw.done {
+		return
+	}
+	if fw.pw != nil {
+		_, _ = fw.pw.Close()
+		fw.w.Abort()
+		fw.made = fw.made[:len(fw.made)-1]
+	}
+	for _, name := range fw.made {
+		_ = fw.t.st.Delete(context.WithoutCancel(fw.ctx), name)
+	}
+	fw.done = true
+}
+
+// statsJSON is an add's stats: the exact row count, and exact null counts, minimums and maximums
+// of the top-level primitive columns (booleans get null counts only, as Spark does).
+func statsJSON(s parquetfile.Stats) string {
+	out := map[string]any{"numRecords": s.Rows}
+	mins, maxs, nulls := map[string]any{}, map[string]any{}, map[string]any{}
+	for _, c := range s.Columns {
+		nulls[c.Name] = c.Nulls
+		if c.Min != nil {
+			if _, isBool := c.Min.(bool); !isBool {
+				mins[c.Name], maxs[c.Name] = c.Min, c.Max
+			}
+		}
+	}
+	out["minValues"], out["maxValues"], out["nullCount"] = mins, maxs, nulls
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+// dataPath decodes an add's path to the file's name in the table folder.
+func dataPath(p string) (string, error) {
+	d, err := url.PathUnescape(p)
+	if err != nil {
+		return "", fmt.Errorf("data file path %q: %w", p, err)
+	}
+	if path.IsAbs(d) || path.Clean(d) != d || d == ".." || len(d) > 2 && d[:3] == "../" {
+		return "", fmt.Errorf("data file path %q is not inside the table", p)
+	}
+	return d, nil
+}
+
+type cowResult struct {
+	adds          []Action
+	rows, dropped int64
+}
+
+// copyOnWrite finds the live files holding a key of this run and rewrites them without those
+// rows; it returns the new files and the removes of the old ones.
+func (t *Table) copyOnWrite(ctx context.Context, hf *hitFinder, fw *fileWriter, opts WriteOptions) (cowResult, []Action, error) {
+	var res cowResult
+	files := t.snap.Files()
+	rowsPer := make([]int64, len(files))
+	for i, a := range files {
+		pf, done, err := t.openData(ctx, a, opts.TempDir)
+		if err != nil {
+			return res, nil, err
+		}
+		rowsPer[i] = pf.NumRows()
+		err = pf.TopLevelStrings("id", func(row int64, id []byte) error { return hf.addRow(i, int(row), id) })
+		done()
+		if err != nil {
+			return res, nil, fmt.Errorf("reading ids of %s: %w", t.st.Location(path.Join(t.dir, a.Path)), err)
+		}
+	}
+	hits, err := hf.hits(rowsPer)
+	if err != nil {
+		return res, nil, err
+	}
+	before := len(fw.adds)
+	var removes []Action
+	for i, bits := range hits {
+		if bits == nil {
+			continue
+		}
+		removes = append(removes, removeAction(files[i], opts.Now))
+		pf, done, err := t.openData(ctx, files[i], opts.TempDir)
+		if err != nil {
+			return res, nil, err
+		}
+		row := 0
+		err = pf.ReadRows(func(r []byte) error {
+			defer func() { row++ }()
+			if bits[row/64]&(1<<(row%64)) != 0 {
+				res.dropped++
+				return nil
+			}
+			res.rows++
+			return fw.write(r)
+		})
+		done()
+		if err != nil {
+			return res, nil, err
+		}
+	}
+	if err := fw.finish(); err != nil {
+		return res, nil, err
+	}
+	res.adds = fw.adds[before:]
+	return res, removes, nil
+}

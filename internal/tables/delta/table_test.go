@@ -1,0 +1,207 @@
+package delta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"cumulus-etl/internal/schema"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func rowsOf(rows ...string) Rows {
+	return func(fn func([]byte) error) error {
+		for _, r := range rows {
+			if err := fn([]byte(r)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// write upserts rows (and deletes ids) into the table at dir, the way the ETL does.
+func write(t *testing.T, st Storage, dir string, deleted []string, rows ...string) Result {
+	t.Helper()
+	ctx := context.Background()
+	tb, err := OpenTable(ctx, st, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := schema.NewTable("Observation")
+	if existing, err := tb.Columns(); err != nil {
+		t.Fatal(err)
+	} else if existing != nil {
+		if err := cols.Merge(existing); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range rows {
+		if err := cols.Add([]byte(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := tb.Write(ctx, rowsOf(rows...), WriteOptions{Deleted: rowsOf(deleted...), Columns: cols.Root(),
+		RowsPerFile: 2, TempDir: t.TempDir(), Now: t0, EngineInfo: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// liveRows reads the table back: id -> row.
+func liveRows(t *testing.T, st Storage, dir string) map[string]map[string]any {
+	t.Helper()
+	tb, err := OpenTable(context.Background(), st, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]any{}
+	err = tb.ReadRows(context.Background(), t.TempDir(), func(row []byte) error {
+		var m map[string]any
+		if err := json.Unmarshal(row, &m); err != nil {
+			return err
+		}
+		id := m["id"].(string)
+		if _, dup := out[id]; dup {
+			t.Errorf("id %s is live twice", id)
+		}
+		out[id] = m
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func obs(id, status string, extra ...string) string {
+	return fmt.Sprintf(`{"resourceType":"Observation","id":%q,"status":%q%s}`, id, status, strings.Join(extra, ""))
+}
+
+// Issue 7, item 4: a second run upserts by id (changed rows replaced, new ones added, rows absent
+// from the run kept, ids from deleted/ removed), and new columns arrive with a new metaData.
+func TestUpsertByIDWithDeletionsAndSchemaEvolution(t *testing.T) {
+	st := dirStorage{t.TempDir()}
+	r0 := write(t, st, "observation", nil, obs("a", "final"), obs("b", "final"), obs("c", "final"))
+	if r0.Version != 0 || r0.Added != 2 || r0.RowsWritten != 3 {
+		t.Fatalf("first write: %+v", r0)
+	}
+	r1 := write(t, st, "observation", []string{"c", "zz"},
+		obs("b", "amended", `,"referenceRange":[{"low":{"value":1.5}}]`), obs("d", "final"))
+	if r1.Version != 1 || r1.RowsReplacedOrGone != 2 {
+		t.Fatalf("upsert: %+v", r1)
+	}
+	live := liveRows(t, st, "observation")
+	var ids []string
+	for id := range live {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	if fmt.Sprint(ids) != "[a b d]" {
+		t.Fatalf("live ids %v, want [a b d]", ids)
+	}
+	if live["b"]["status"] != "amended" || live["a"]["status"] != "final" {
+		t.Errorf("rows: %v", live)
+	}
+	if _, ok := live["b"]["referenceRange"]; !ok {
+		t.Errorf("new column lost: %v", live["b"])
+	}
+	tb, _ := OpenTable(context.Background(), st, "observation")
+	if !strings.Contains(tb.Snapshot().Metadata.SchemaString, `"low"`) {
+		t.Error("the commit with a new column has no new metaData")
+	}
+	var commit1 []string
+	_ = tb.log.readCommit(context.Background(), "observation/_delta_log/"+commitName(1), func(a Action) error {
+		switch {
+		case a.Metadata != nil:
+			commit1 = append(commit1, "metaData")
+		case a.Remove != nil:
+			commit1 = append(commit1, "remove")
+		case a.Add != nil:
+			commit1 = append(commit1, "add")
+		case a.CommitInfo != nil:
+			commit1 = append(commit1, "commitInfo")
+		}
+		return nil
+	})
+	if !strings.HasPrefix(strings.Join(commit1, ","), "commitInfo,metaData,remove") {
+		t.Errorf("commit 1 actions: %v", commit1)
+	}
+}
+
+// Issue 7, item 4: a V1 checkpoint every 10 commits, with _last_checkpoint, and the snapshot read
+// through it equals the JSON replay of every commit.
+func TestCheckpointEveryTenCommitsEqualsJSONReplay(t *testing.T) {
+	st := dirStorage{t.TempDir()}
+	for i := range 12 {
+		write(t, st, "observation", []string{fmt.Sprint("r", i-2)}, obs(fmt.Sprint("r", i), "final"), obs("same", fmt.Sprint(i)))
+	}
+	logDir := filepath.Join(st.root, "observation", "_delta_log")
+	if _, err := os.Stat(filepath.Join(logDir, checkpointName(10))); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := os.ReadFile(filepath.Join(logDir, "_last_checkpoint"))
+	if !strings.Contains(string(last), `"version":10`) {
+		t.Errorf("_last_checkpoint: %s", last)
+	}
+	tb, _ := OpenTable(context.Background(), st, "observation")
+	oracle := newSnapshot()
+	for v := int64(0); v <= 11; v++ {
+		_ = tb.log.readCommit(context.Background(), "observation/_delta_log/"+commitName(v), oracle.apply)
+	}
+	got, want := pathsOf(tb.Snapshot().Files()), pathsOf(oracle.Files())
+	if tb.Snapshot().Version != 11 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("checkpoint replay v%d %v\nJSON replay %v", tb.Snapshot().Version, got, want)
+	}
+	if tb.Snapshot().Metadata.SchemaString != oracle.Metadata.SchemaString {
+		t.Error("checkpoint schema differs")
+	}
+	live := liveRows(t, st, "observation")
+	if len(live) != 3 || live["same"]["status"] != "11" {
+		t.Errorf("live rows %v", live)
+	}
+}
+
+func pathsOf(adds []*Add) []string {
+	var out []string
+	for _, a := range adds {
+		out = append(out, a.Path)
+	}
+	return out
+}
+
+// Issue 7, item 4: a table with features we do not write (Cumulus's own Spark tables) is refused
+// before anything is written.
+func TestRefusesTablesWithFeaturesWeDoNotWrite(t *testing.T) {
+	root := t.TempDir()
+	src := filepath.Join(goldenDir, "table_with_liquid_clustering")
+	if err := os.CopyFS(filepath.Join(root, "t"), os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	st := dirStorage{root}
+	before, _ := os.ReadDir(filepath.Join(root, "t"))
+	logBefore, _ := os.ReadDir(filepath.Join(root, "t", "_delta_log"))
+	tb, err := OpenTable(context.Background(), st, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := schema.NewTable("Observation")
+	_, err = tb.Write(context.Background(), rowsOf(obs("a", "final")), WriteOptions{Columns: cols.Root(), TempDir: t.TempDir(), Now: t0})
+	if !errors.Is(err, ErrUnsupportedTable) || !strings.Contains(err.Error(), "deletionVectors") {
+		t.Fatalf("got %v", err)
+	}
+	after, _ := os.ReadDir(filepath.Join(root, "t"))
+	logAfter, _ := os.ReadDir(filepath.Join(root, "t", "_delta_log"))
+	if len(after) != len(before) || len(logAfter) != len(logBefore) {
+		t.Errorf("something was written: %d -> %d files, log %d", len(before), len(after), len(logAfter))
+	}
+}
