@@ -205,3 +205,41 @@ func TestRefusesTablesWithFeaturesWeDoNotWrite(t *testing.T) {
 		t.Errorf("something was written: %d -> %d files, log %d", len(before), len(after), len(logAfter))
 	}
 }
+
+// Issue 7, item 4: small files are compacted at the end of a run (no data change), and vacuum
+// deletes removed files only after the retention, and never a live file or a foreign one.
+func TestOptimizeAndVacuum(t *testing.T) {
+	st := dirStorage{t.TempDir()}
+	for i := range 4 {
+		write(t, st, "observation", nil, obs(fmt.Sprint("r", i), "final"))
+	}
+	ctx := context.Background()
+	tb, _ := OpenTable(ctx, st, "observation")
+	cols, _ := schema.NewTable("Observation")
+	existing, _ := tb.Columns()
+	_ = cols.Merge(existing)
+	n, err := tb.Optimize(ctx, WriteOptions{Columns: cols.Root(), RowsPerFile: 100, TempDir: t.TempDir(), Now: t0})
+	if err != nil || n != 4 {
+		t.Fatalf("optimize replaced %d files: %v", n, err)
+	}
+	if files := tb.Snapshot().Files(); len(files) != 1 || files[0].DataChange {
+		t.Fatalf("after optimize: %d files", len(files))
+	}
+	if live := liveRows(t, st, "observation"); len(live) != 4 {
+		t.Fatalf("rows after optimize: %d", len(live))
+	}
+	foreign := filepath.Join(st.root, "observation", "notes.txt")
+	_ = os.WriteFile(foreign, []byte("mine"), 0o644)
+	if n, err := tb.Vacuum(ctx, t0.Add(6*24*time.Hour), 0); err != nil || n != 0 {
+		t.Fatalf("vacuum within the retention deleted %d: %v", n, err)
+	}
+	if n, err := tb.Vacuum(ctx, t0.Add(8*24*time.Hour), 0); err != nil || n != 4 {
+		t.Fatalf("vacuum after the retention deleted %d: %v", n, err)
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Error("vacuum deleted a file that is not a data file")
+	}
+	if live := liveRows(t, st, "observation"); len(live) != 4 {
+		t.Fatalf("rows after vacuum: %d", len(live))
+	}
+}
