@@ -18,6 +18,7 @@ import (
 	"cumulus-etl/internal/input"
 	"cumulus-etl/internal/outcome"
 	"cumulus-etl/internal/store"
+	"cumulus-etl/internal/tables"
 )
 
 // etlFlags holds the etl subcommand's flags before they become an etl.Config.
@@ -63,7 +64,7 @@ Other commands: export, inline, hydrate, keygen, version (see cumulus-etl COMMAN
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.StringVar(&f.inputFormat, "input-format", "ndjson", "input format: ndjson")
-	fl.StringVar(&f.outputFormat, "output-format", "ndjson", "output format: ndjson")
+	fl.StringVar(&f.outputFormat, "output-format", "deltalake", "output format: deltalake, parquet or ndjson")
 	fl.IntVar(&f.batchSize, "batch-size", 100000, "rows per output file")
 	fl.StringArrayVar(&f.tasks, "task", nil, "only run these tasks (repeatable, or comma separated; 'help' lists them)")
 	fl.BoolVar(&f.allowMissing, "allow-missing-resources", false, "write empty tables for requested tasks that have no input")
@@ -144,9 +145,10 @@ func (f etlFlags) config(args []string, fhirURLGiven bool) (etl.Config, error) {
 	if f.inputFormat != "ndjson" {
 		return cfg, exitf(ExitArgsInvalid, "--input-format %q is not supported (use ndjson)", f.inputFormat)
 	}
-	if f.outputFormat != "ndjson" {
-		return cfg, exitf(ExitArgsInvalid, "--output-format %q is not supported yet (use ndjson)", f.outputFormat)
+	if !slices.Contains(etl.OutputFormats, f.outputFormat) {
+		return cfg, exitf(ExitArgsInvalid, "--output-format %q is not one of %s", f.outputFormat, strings.Join(etl.OutputFormats, ", "))
 	}
+	cfg.OutputFormat = f.outputFormat
 	if f.batchSize <= 0 {
 		return cfg, exitf(ExitArgsInvalid, "--batch-size must be a positive number")
 	}
@@ -248,6 +250,7 @@ func etlExit(err error) error {
 		{input.ErrBadDeletions, ExitTaskFailed},
 		{etl.ErrExportReportedErrors, ExitBulkExportFailed},
 		{etl.ErrWrongPHIFolder, ExitWrongPHIFolder},
+		{tables.ErrUnsupportedTable, ExitTableUnsupported},
 		{etl.ErrCompletionInfoMissing, ExitCompletionArgsMissing},
 		{etl.ErrMissingResources, ExitMissingRequestedResource},
 		{etl.ErrNoTasks, ExitTaskSetEmpty},
@@ -273,7 +276,7 @@ func printConfig(w io.Writer, cfg etl.Config) {
 	} else {
 		fmt.Fprintf(tw, "Input:\t%s\n", cfg.InputDir)
 	}
-	fmt.Fprintf(tw, "Output:\t%s (ndjson)\n", cfg.OutputDir)
+	fmt.Fprintf(tw, "Output:\t%s (%s)\n", cfg.OutputDir, cfg.OutputFormat)
 	fmt.Fprintf(tw, "PHI:\t%s\n", cfg.PHIDir)
 	fmt.Fprintf(tw, "Batch size:\t%d\n", cfg.BatchSize)
 	if cfg.Comment != "" {

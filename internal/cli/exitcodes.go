@@ -25,6 +25,7 @@ const (
 	ExitLockLost                 = 61  // a lock could not be renewed in time or was taken over: the run stopped
 	ExitForeignFiles             = 62  // a table folder holds files cumulus-etl did not write; nothing was written
 	ExitStorageFailed            = 63  // an s3:// folder could not be used: access denied (credentials, permissions, KMS) or unreachable
+	ExitTableUnsupported         = 65  // an existing Delta table in OUTPUT uses features we do not write (or other column types): nothing written
 	ExitHydrateFailed            = 70  // inline/hydrate: some downloads failed (each is listed); a rerun tries them again
 	ExitNoteTooLarge             = 71  // inline/hydrate: some notes were over --max-note-size and stay links
 	ExitCrawlPatientsFailed      = 85  // a crawl ended but some patients (or identifiers) failed; each is listed; a rerun searches the patients again

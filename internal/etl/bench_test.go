@@ -17,7 +17,7 @@ func BenchmarkRunSynthea60(b *testing.B) {
 	b.SetBytes(27_200_000)
 	for i := 0; b.Loop(); i++ {
 		root := b.TempDir()
-		cfg := Config{InputDir: in, OutputDir: filepath.Join(root, "out"), PHIDir: filepath.Join(root, "phi"),
+		cfg := Config{OutputFormat: "ndjson", InputDir: in, OutputDir: filepath.Join(root, "out"), PHIDir: filepath.Join(root, "phi"),
 			ExportGroup: "bench", ExportTimestamp: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), TempDir: root}
 		if _, err := Run(context.Background(), cfg); err != nil {
 			b.Fatal(err)

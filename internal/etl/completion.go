@@ -33,7 +33,8 @@ type completionInfo struct {
 
 // writeCompletion appends this run's rows to etl__completion, keeping every earlier row.
 func writeCompletion(ctx context.Context, format tables.Format, mayPublish func() error, info completionInfo, tableNames []string) error {
-	w, err := format.Create(ctx, completionTable)
+	w, err := format.Create(ctx, completionTable, tables.Spec{Replace: true, Columns: []string{
+		"table_name", "group_name", "export_time", "export_url", "etl_version", "etl_time"}})
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,8 @@ func (c *encounterCompletion) add(encounterID string) error {
 // write merges this run's encounters with the existing table. Existing rows are written after
 // this run's rows, so where both have an encounter the existing (earlier) export time is kept.
 func (c *encounterCompletion) write(ctx context.Context, format tables.Format, mayPublish func() error) error {
-	w, err := format.Create(ctx, completionEncountersTable)
+	w, err := format.Create(ctx, completionEncountersTable, tables.Spec{Replace: true,
+		Columns: []string{"encounter_id", "group_name", "export_time"}})
 	if err != nil {
 		return err
 	}

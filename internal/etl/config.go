@@ -26,6 +26,7 @@ type Config struct {
 	AllowMissingResources bool
 	AllowExportErrors     bool // go on when the export's error/ files report fatal errors (else ErrExportReportedErrors)
 	BatchSize             int
+	OutputFormat          string // "deltalake" (the default), "parquet" or "ndjson"
 	Comment               string
 	ErrorsTo              string
 

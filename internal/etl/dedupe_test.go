@@ -16,7 +16,7 @@ func TestLastWins_LastCopyWinsAcrossPartitions(t *testing.T) {
 		t.Run(fmt.Sprintf("%d partitions", partitions), func(t *testing.T) {
 			root := t.TempDir()
 			format := &tables.NDJSON{Store: store.NewLocal(root, store.Options{}), BatchSize: 700}
-			w, err := format.Create(context.Background(), "t")
+			w, err := format.Create(context.Background(), "t", tables.Spec{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -73,7 +73,15 @@ func Preflight(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	return checkCodebookID(ctx, st.out, cb.cb.ID())
+	if err := checkCodebookID(ctx, st.out, cb.cb.ID()); err != nil {
+		return err
+	}
+	cfg = withDefaults(cfg)
+	format, err := newFormat(cfg, st.out)
+	if err != nil {
+		return err
+	}
+	return checkTables(ctx, format, cfg.Tasks)
 }
 
 // Run executes the ETL. It returns a Report even on ErrTasksFailed, so the CLI can show what worked.
@@ -139,15 +147,21 @@ func readInput(ctx context.Context, cfg Config, in store.Store, start time.Time)
 
 // runLocked writes the tables under the run's locks (see locks.go).
 func runLocked(ctx context.Context, cfg Config, st stores, in *runInput, j *job) (*Report, error) {
-	j.format = &tables.NDJSON{Store: st.out, BatchSize: cfg.BatchSize}
+	var err error
+	if j.format, err = newFormat(cfg, st.out); err != nil {
+		return nil, err
+	}
 	if err := j.locks.takeTables(ctx, st.out, in.tasks); err != nil {
 		return nil, err
 	}
 	if err := checkForeignFiles(ctx, j.format, tableNames(in.tasks)); err != nil {
 		return nil, err
 	}
+	if err := checkTables(ctx, j.format, in.tasks); err != nil {
+		return nil, err
+	}
 	var jobDir string
-	err := j.locks.brief(ctx, st.out, outputLock, "etl: checking the codebook and starting a job", func() error {
+	err = j.locks.brief(ctx, st.out, outputLock, "etl: checking the codebook and starting a job", func() error {
 		cb, err := setUpCodebook(ctx, st, j.locks)
 		if err != nil {
 			return err
@@ -230,6 +244,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.OutputFormat == "" {
+		cfg.OutputFormat = OutputFormats[0]
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 100000

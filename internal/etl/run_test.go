@@ -44,7 +44,7 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 	}
 	writeTestFile(t, filepath.Join(f.phi, "codebook.json"),
 		`{"version": 1, "id_salt": "`+testSalt+`", "codebook_id": "11111111-2222-3333-4444-555555555555"}`)
-	f.cfg = Config{InputDir: f.in, OutputDir: f.out, PHIDir: f.phi, ExportGroup: "g1",
+	f.cfg = Config{OutputFormat: "ndjson", InputDir: f.in, OutputDir: f.out, PHIDir: f.phi, ExportGroup: "g1",
 		ExportTimestamp: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), TempDir: t.TempDir(),
 		Now: func() time.Time { return time.Date(2024, 6, 1, 8, 30, 0, 0, time.UTC) }, Version: "test"}
 	return f

@@ -2,6 +2,7 @@ package etl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -58,7 +59,7 @@ func (t *taskRun) run(ctx context.Context) error {
 	for _, f := range t.files {
 		inputBytes += f.Size * compressionFactor(f.Path)
 	}
-	w, err := t.job.format.Create(ctx, t.task.Name)
+	w, err := t.job.format.Create(ctx, t.task.Name, tables.Spec{Resource: t.task.Resource, Deleted: t.deleted})
 	if err != nil {
 		return err
 	}
@@ -84,17 +85,27 @@ func (t *taskRun) run(ctx context.Context) error {
 		}
 		switch r.status {
 		case rowKept:
+			err := table.write(r.id, r.row)
+			if errors.Is(err, tables.ErrRowDoesNotFit) {
+				// A value the table's FHIR R4 columns cannot hold: a rejected row, never a silent null.
+				r.status, r.err = rowRejected, err
+				if t.rejected.keepsRaw() {
+					r.raw = r.row // the de-identified row: the input line is no longer at hand
+				}
+				break
+			}
 			t.summary.Success++
-			return table.write(r.id, r.row)
+			return err
 		case rowSkipped:
 			t.summary.Success++
 			t.summary.Skipped++
-			return nil
-		default:
+		}
+		if r.status == rowRejected {
 			t.summary.Rejected++
 			t.noteError(fmt.Sprintf("%s:%d: %v", r.file, r.line, r.err))
 			return t.rejected.add(r)
 		}
+		return nil
 	}, func(err error) {
 		unreadable = true
 		t.noteError(err.Error())

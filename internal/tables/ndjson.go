@@ -25,7 +25,7 @@ func (f *NDJSON) Name() string { return "ndjson" }
 
 // Create implements Format. Rows go to a staged new version of the table folder, which Commit
 // publishes in place of the old one (store.Stage).
-func (f *NDJSON) Create(ctx context.Context, table string) (Writer, error) {
+func (f *NDJSON) Create(ctx context.Context, table string, _ Spec) (Writer, error) {
 	if f.BatchSize <= 0 {
 		return nil, fmt.Errorf("batch size must be positive, got %d", f.BatchSize)
 	}

@@ -12,12 +12,15 @@ import (
 // compact JSON objects without a trailing newline. Nothing is visible under the table's final
 // name until Commit returns; Abort (safe to call after Commit) discards everything written.
 type Writer interface {
-	// WriteRow appends one row. The slice is not retained after the call returns.
+	// WriteRow appends one row. The slice is not retained after the call returns. A row whose
+	// values do not fit the table's column types is refused with an error wrapping
+	// ErrRowDoesNotFit (the columnar formats), and the writer stays usable.
 	WriteRow(row []byte) error
 	// Drop removes the rows already written whose position (0-based, in write order) drop
 	// reports, keeping the others in order. Rows() counts what is left. Call it before Commit.
 	Drop(drop func(row int64) bool) error
-	// Commit makes the whole table visible at once, replacing the previous version of it.
+	// Commit makes the whole table visible at once: the new version replaces the previous one
+	// (ndjson, Parquet) or is merged into it by id (Delta Lake, see Spec).
 	Commit() error
 	// Abort discards the rows written so far and leaves the previous table untouched.
 	Abort() error
@@ -30,8 +33,10 @@ type Writer interface {
 type Format interface {
 	// Name is the --output-format value, such as "ndjson".
 	Name() string
-	// Create starts a new version of the named table under the output root.
-	Create(ctx context.Context, table string) (Writer, error)
+	// Create starts a new version of the named table under the output root. A format that keeps
+	// tables across runs refuses one it cannot write correctly (ErrUnsupportedTable) here, before
+	// anything is written.
+	Create(ctx context.Context, table string, spec Spec) (Writer, error)
 	// ReadRows calls fn for each row of the table's current version, if it exists.
 	ReadRows(ctx context.Context, table string, fn func(row []byte) error) error
 	// ForeignFiles lists the files in the table's folder that this format did not write (a

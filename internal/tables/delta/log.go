@@ -184,4 +184,3 @@ type lastCheckpoint struct {
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
-

@@ -103,4 +103,3 @@ func (t *Table) Vacuum(ctx context.Context, now time.Time, retention time.Durati
 	}
 	return len(doomed), nil
 }
-

@@ -35,7 +35,9 @@ func (d dirStorage) List(_ context.Context, dir string, fn func(string, int64, t
 	return err
 }
 
-func (d dirStorage) Open(_ context.Context, name string) (io.ReadCloser, error) { return os.Open(d.full(name)) }
+func (d dirStorage) Open(_ context.Context, name string) (io.ReadCloser, error) {
+	return os.Open(d.full(name))
+}
 
 func (d dirStorage) Delete(_ context.Context, name string) error {
 	err := os.Remove(d.full(name))
