@@ -57,7 +57,7 @@ func TestItem12_FatalOutcomeExits16ForExportAndFolderInputWithoutItsText(t *test
 		t.Error("etl made a codebook for an export that reported errors")
 	}
 
-	r = clitest.Run(t, "", dir, out, phi, "--allow-export-errors")
+	r = clitest.Run(t, "", dir, out, phi, "--allow-export-errors", "--output-format", "ndjson")
 	if r.Code != 0 {
 		t.Fatalf("etl --allow-export-errors: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}

@@ -44,10 +44,11 @@ func symlink(t *testing.T, target, link string) {
 	}
 }
 
-// etl runs `cumulus-etl IN OUT PHI withTime... extra...` and checks the exit code.
+// etl runs `cumulus-etl IN OUT PHI withTime... extra...` (ndjson output, which the tests read)
+// and checks the exit code.
 func etl(t *testing.T, want int, args ...string) clitest.Result {
 	t.Helper()
-	r := clitest.Run(t, "", append(args, withTime...)...)
+	r := clitest.Run(t, "", append(append(args, withTime...), "--output-format", "ndjson")...)
 	if r.Code != want {
 		t.Fatalf("cumulus-etl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.Code, want, r.Stdout, r.Stderr)
 	}

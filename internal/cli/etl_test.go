@@ -24,7 +24,7 @@ func TestETL_Synthea60_NoPHIInOutput(t *testing.T) {
 	in := inputtest.Synthea60(t)
 	tmp := t.TempDir()
 	out, phiDir := filepath.Join(tmp, "out"), filepath.Join(tmp, "phi")
-	code, stdout, stderr := runCLI(t, in, out, phiDir, "--export-group", "synthea", "--export-timestamp", "2024-01-01T00:00:00Z")
+	code, stdout, stderr := runCLI(t, in, out, phiDir, "--export-group", "synthea", "--export-timestamp", "2024-01-01T00:00:00Z", "--output-format", "ndjson")
 	if code != ExitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -56,7 +56,7 @@ func TestETL_GeneratedSample_NoPlantedPHIInOutput(t *testing.T) {
 	root := inputtest.RepoRoot(t)
 	tmp := t.TempDir()
 	out, phi := filepath.Join(tmp, "out"), filepath.Join(tmp, "phi")
-	code, stdout, stderr := runCLI(t, inputtest.SampleExport(t), out, phi)
+	code, stdout, stderr := runCLI(t, inputtest.SampleExport(t), out, phi, "--output-format", "ndjson")
 	if code != ExitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

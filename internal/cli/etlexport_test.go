@@ -49,11 +49,11 @@ func TestETL_URLInputMatchesFolderInput(t *testing.T) {
 	phi := filepath.Join(tmp, "phi")
 	exportTo := filepath.Join(tmp, "export")
 
-	code, stdout, stderr := runCLI(t, srv.GroupURL(), filepath.Join(tmp, "from-url"), phi, "--export-to", exportTo, "--quiet")
+	code, stdout, stderr := runCLI(t, srv.GroupURL(), filepath.Join(tmp, "from-url"), phi, "--export-to", exportTo, "--quiet", "--output-format", "ndjson")
 	if code != ExitOK {
 		t.Fatalf("etl URL: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	code, stdout, stderr = runCLI(t, inputtest.SampleExport(t), filepath.Join(tmp, "from-folder"), phi)
+	code, stdout, stderr = runCLI(t, inputtest.SampleExport(t), filepath.Join(tmp, "from-folder"), phi, "--output-format", "ndjson")
 	if code != ExitOK {
 		t.Fatalf("etl folder: exit %d\n%s\n%s", code, stdout, stderr)
 	}

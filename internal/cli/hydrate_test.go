@@ -72,7 +72,7 @@ func TestInlineThenETL_NoNoteTextInOutput(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "out")
-	code, stdout, stderr = runCLI(t, dir, out, filepath.Join(tmp, "phi"), "--export-group", "g", "--export-timestamp", "2024-01-01T00:00:00Z")
+	code, stdout, stderr = runCLI(t, dir, out, filepath.Join(tmp, "phi"), "--export-group", "g", "--export-timestamp", "2024-01-01T00:00:00Z", "--output-format", "ndjson")
 	if code != ExitOK {
 		t.Fatalf("etl: exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -34,7 +34,7 @@ func TestETL_SMARTBackendServicesEndToEnd(t *testing.T) {
 
 	out := filepath.Join(tmp, "out")
 	code, stdout, stderr := runCLI(t, ehr.BaseURL+"Group/G1", out, filepath.Join(tmp, "phi"),
-		"--smart-client-id", clientIDFile, "--smart-key", priv, "--ca-file", caFile, "--quiet")
+		"--smart-client-id", clientIDFile, "--smart-key", priv, "--ca-file", caFile, "--quiet", "--output-format", "ndjson")
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -185,3 +185,13 @@ func (d deltaStorage) Create(ctx context.Context, name string, ifAbsent bool) (d
 func (d deltaStorage) Delete(ctx context.Context, name string) error { return d.s.Delete(ctx, name) }
 
 func (d deltaStorage) Location(name string) string { return d.s.Location(name) }
+
+// LiveFiles returns the store names of the table's live data files: what a reader without a
+// Delta client (DuckDB's read_parquet, say) should read.
+func (f *Delta) LiveFiles(ctx context.Context, table string) ([]string, error) {
+	t, err := delta.OpenTable(ctx, f.storage(), table)
+	if err != nil || t.Snapshot() == nil {
+		return nil, err
+	}
+	return t.LiveFiles()
+}

@@ -309,3 +309,19 @@ func (t *Table) ReadRows(ctx context.Context, tempDir string, fn func(row []byte
 	}
 	return nil
 }
+
+// LiveFiles returns the storage names of the live data files, sorted.
+func (t *Table) LiveFiles() ([]string, error) {
+	if t.snap == nil {
+		return nil, nil
+	}
+	var out []string
+	for _, a := range t.snap.Files() {
+		p, err := dataPath(a.Path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, path.Join(t.dir, p))
+	}
+	return out, nil
+}

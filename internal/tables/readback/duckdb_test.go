@@ -90,15 +90,19 @@ func prune(v any) any {
 	return v
 }
 
-// sameRows compares two sets of rows keyed by id.
+// sameRows compares two sets of rows keyed by id (by the whole row, for tables without ids).
 func sameRows(t *testing.T, what string, got, want []any) {
 	t.Helper()
 	byID := func(rows []any) map[string]any {
 		m := map[string]any{}
 		for _, r := range rows {
 			id, _ := r.(map[string]any)["id"].(string)
+			if id == "" {
+				b, _ := json.Marshal(r) // maps marshal with sorted keys
+				id = string(b)
+			}
 			if _, dup := m[id]; dup {
-				t.Errorf("%s: id %s twice", what, id)
+				t.Errorf("%s: row %s twice", what, id)
 			}
 			m[id] = r
 		}
