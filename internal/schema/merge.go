@@ -21,7 +21,7 @@ func (t *Table) Merge(existing *Column) error {
 
 func (t *Table) merge(c, existing *Column, typ string) error {
 	for _, f := range existing.Fields {
-		t.path = append(t.path, f.Name)
+		t.path = append(t.path, []byte(f.Name))
 		if err := t.mergeField(c, f, typ); err != nil {
 			return err
 		}
@@ -31,7 +31,11 @@ func (t *Table) merge(c, existing *Column, typ string) error {
 }
 
 func (t *Table) mergeField(c, f *Column, typ string) error {
-	where := strings.Join(t.path, ".")
+	var names []string
+	for _, p := range t.path {
+		names = append(names, string(p))
+	}
+	where := strings.Join(names, ".")
 	if f.Name == "resourceType" && (c == t.root || c.typ == containedType) {
 		return nil
 	}

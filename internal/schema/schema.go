@@ -74,6 +74,26 @@ type Column struct {
 	List   bool      // a list of Kind values
 	Fields []*Column // a struct's fields, in FHIR order
 	typ    string    // the FHIR type key for structs; "" for columns read from an existing table
+	elem   element   // the FHIR element the column holds
+	follow []int32   // follow[i+1]: the field that came after field i last time (+1), for find
+}
+
+// find returns the index of the field named key, or -1, trying first the field that followed
+// field prev last time: rows repeat one key order, so this is usually one comparison.
+func (c *Column) find(prev int, key []byte) int {
+	if c.follow == nil {
+		c.follow = make([]int32, len(c.Fields)+1)
+	}
+	if n := c.follow[prev+1]; n > 0 && c.Fields[n-1].Name == string(key) {
+		return int(n - 1)
+	}
+	for i, f := range c.Fields {
+		if f.Name == string(key) {
+			c.follow[prev+1] = int32(i + 1)
+			return i
+		}
+	}
+	return -1
 }
 
 // Field returns the struct field with the given name, or nil.
@@ -89,6 +109,7 @@ func (c *Column) Field(name string) *Column {
 // Clone returns a deep copy.
 func (c *Column) Clone() *Column {
 	out := *c
+	out.follow = nil
 	out.Fields = make([]*Column, len(c.Fields))
 	for i, f := range c.Fields {
 		out.Fields[i] = f.Clone()

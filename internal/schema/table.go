@@ -53,8 +53,8 @@ type Table struct {
 	resource string
 	root     *Column
 	r        jsonrow.Reader
-	added    []added // columns the current row created, undone if the row does not fit
-	path     []string
+	added    []added  // columns the current row created, undone if the row does not fit
+	path     [][]byte // field names from the row down to the current one, for messages
 	fixed    bool // a table of fixed string columns (NewStringTable)
 }
 
@@ -79,7 +79,7 @@ func (t *Table) Root() *Column { return t.root }
 // newColumn makes the column for element e (the i-th of its type) at the given depth (0 for a
 // resource's own elements), with the fields that such a column always has.
 func newColumn(e element, i, depth int) *Column {
-	c := &Column{Name: e.name, List: e.list, typ: e.typ}
+	c := &Column{Name: e.name, List: e.list, typ: e.typ, elem: e}
 	if k, ok := primitiveKind(e.typ); ok {
 		c.Kind = k
 		return c
@@ -103,7 +103,7 @@ func newColumn(e element, i, depth int) *Column {
 		c.Fields = append(c.Fields, newColumn(child, j, depth+1))
 	}
 	if len(c.Fields) == 0 { // Parquet has no empty groups; every FHIR element has an id
-		c.Fields = append(c.Fields, &Column{Name: "id", Kind: String, typ: "string"})
+		c.Fields = append(c.Fields, &Column{Name: "id", Kind: String, typ: "string", elem: element{name: "id", typ: "string"}})
 	}
 	return c
 }
@@ -137,7 +137,11 @@ func (t *Table) Add(row []byte) error {
 }
 
 func (t *Table) fail(format string, args ...any) error {
-	where := strings.Join(t.path, ".")
+	names := make([]string, len(t.path))
+	for i, p := range t.path {
+		names[i] = string(p)
+	}
+	where := strings.Join(names, ".")
 	if where == "" {
 		where = "(the resource)"
 	}
@@ -150,15 +154,27 @@ func (t *Table) object(c *Column, typ string, resource bool) error {
 	if err := t.r.BeginObject(); err != nil {
 		return err
 	}
+	prev := -1 // the field before, to predict the next (rows repeat one key order)
 	for {
 		key, ok, err := t.r.Key()
 		if err != nil || !ok {
 			return err
 		}
-		name := string(key)
-		t.path = append(t.path, name)
-		if err := t.member(c, typ, name, resource); err != nil {
-			return err
+		if t.r.Escaped() {
+			key = append([]byte(nil), key...)
+		}
+		t.path = append(t.path, key)
+		if i := c.find(prev, key); i >= 0 && c.typ != containedType && !(resource && i == 0) {
+			// A column that exists: its type is the element's (only contained fields vary).
+			if err := t.value(c.Fields[i], c.Fields[i].elem); err != nil {
+				return err
+			}
+			prev = i
+		} else {
+			if err := t.member(c, typ, string(key), resource); err != nil {
+				return err
+			}
+			prev = -1
 		}
 		t.path = t.path[:len(t.path)-1]
 	}
@@ -189,6 +205,7 @@ func (t *Table) member(c *Column, typ, name string, resource bool) error {
 	child := c.Field(name)
 	if child == nil {
 		child = newColumn(e, i, 2)
+		child.elem = e
 		t.insert(c, child, typ, name)
 	} else if child.typ != e.typ || child.List != e.list {
 		return t.fail("%s here, but the column (made for another contained resource type) is %s",
@@ -209,6 +226,7 @@ func (t *Table) insert(c, child *Column, typ, name string) {
 		}
 	}
 	c.Fields = slices.Insert(c.Fields, pos, child)
+	c.follow = nil // indexes moved
 }
 
 func (t *Table) orderKey(c *Column, typ, name string) string {
@@ -364,7 +382,7 @@ func (t *Table) fixedRow() error {
 		if err != nil || !ok {
 			return err
 		}
-		t.path = append(t.path[:0], string(key))
+		t.path = append(t.path[:0], key)
 		if t.root.Field(string(key)) == nil {
 			return t.fail("not a column of %s", t.root.Name)
 		}

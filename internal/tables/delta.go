@@ -109,7 +109,7 @@ func (f *Delta) ForeignFiles(ctx context.Context, table string) ([]string, error
 		rel := info.Name[len(table)+1:]
 		switch {
 		case strings.HasPrefix(rel, "_delta_log/"), strings.HasPrefix(rel, "_symlink_format_manifest/"),
-			!strings.Contains(rel, "/") && strings.HasSuffix(rel, ".parquet"), store.IsTemp(path.Base(rel)):
+			delta.IsDataFile(rel), store.IsTemp(path.Base(rel)):
 		default:
 			foreign = append(foreign, f.Store.Location(info.Name))
 		}

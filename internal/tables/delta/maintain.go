@@ -78,7 +78,7 @@ func (t *Table) Vacuum(ctx context.Context, now time.Time, retention time.Durati
 	prefix := t.dir + "/"
 	err := t.st.List(ctx, t.dir, func(name string, _ int64, mod time.Time) error {
 		rel := strings.TrimPrefix(name, prefix)
-		if strings.HasPrefix(rel, "_") || strings.HasPrefix(rel, ".") || !strings.HasSuffix(rel, ".parquet") {
+		if !IsDataFile(rel) {
 			return nil
 		}
 		if _, live := t.snap.files[rel]; live {
@@ -102,4 +102,10 @@ func (t *Table) Vacuum(ctx context.Context, now time.Time, retention time.Durati
 		}
 	}
 	return len(doomed), nil
+}
+
+// IsDataFile reports whether name (relative to the table's folder) is a data file as Delta
+// writers name them (part-*.parquet at the top): the only files vacuum may delete.
+func IsDataFile(name string) bool {
+	return strings.HasPrefix(name, "part-") && strings.HasSuffix(name, ".parquet") && !strings.Contains(name, "/")
 }

@@ -230,14 +230,19 @@ func TestOptimizeAndVacuum(t *testing.T) {
 	}
 	foreign := filepath.Join(st.root, "observation", "notes.txt")
 	_ = os.WriteFile(foreign, []byte("mine"), 0o644)
+	otherFormat := filepath.Join(st.root, "observation", "observation.000.parquet") // not a Delta data file
+	_ = os.WriteFile(otherFormat, []byte("PAR1"), 0o644)
+	_ = os.Chtimes(otherFormat, t0.Add(-90*24*time.Hour), t0.Add(-90*24*time.Hour))
 	if n, err := tb.Vacuum(ctx, t0.Add(6*24*time.Hour), 0); err != nil || n != 0 {
 		t.Fatalf("vacuum within the retention deleted %d: %v", n, err)
 	}
 	if n, err := tb.Vacuum(ctx, t0.Add(8*24*time.Hour), 0); err != nil || n != 4 {
 		t.Fatalf("vacuum after the retention deleted %d: %v", n, err)
 	}
-	if _, err := os.Stat(foreign); err != nil {
-		t.Error("vacuum deleted a file that is not a data file")
+	for _, f := range []string{foreign, otherFormat} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("vacuum deleted %s, which is not a Delta data file", f)
+		}
 	}
 	if live := liveRows(t, st, "observation"); len(live) != 4 {
 		t.Fatalf("rows after vacuum: %d", len(live))

@@ -21,6 +21,21 @@ type node struct {
 	repDepth    int // repetition level of this list's elements; for lists only
 	children    []*node
 	childByName map[string]int
+	follow      []int32 // follow[i+1]: the child that came after child i last time (+1)
+}
+
+// find returns the index of the child named key, or -1, trying first the child that followed
+// child prev last time (rows repeat one key order).
+func (n *node) find(prev int, key []byte) int {
+	if f := n.follow[prev+1]; f > 0 && n.children[f-1].col.Name == string(key) {
+		return int(f - 1)
+	}
+	i, ok := n.childByName[string(key)]
+	if !ok {
+		return -1
+	}
+	n.follow[prev+1] = int32(i + 1)
+	return i
 }
 
 // layout maps a schema to its Parquet schema and shredding plan.
@@ -62,6 +77,7 @@ func (l *layout) plan(c *schema.Column, lists int) *node {
 	fields := slices.Clone(c.Fields)
 	slices.SortFunc(fields, func(a, b *schema.Column) int { return strings.Compare(a.Name, b.Name) })
 	n.childByName = make(map[string]int, len(fields))
+	n.follow = make([]int32, len(fields)+1)
 	for i, f := range fields {
 		n.children = append(n.children, l.plan(f, lists))
 		n.childByName[f.Name] = i

@@ -180,6 +180,7 @@ func (s *shredder) fields(n *node, d, rep, depth int) error {
 		seen = append(seen, false)
 	}
 	s.seen[depth] = seen
+	prev := -1
 	for {
 		key, ok, err := s.r.Key()
 		if err != nil {
@@ -188,10 +189,11 @@ func (s *shredder) fields(n *node, d, rep, depth int) error {
 		if !ok {
 			break
 		}
-		i, found := n.childByName[string(key)]
-		if !found {
+		i := n.find(prev, key)
+		if i < 0 {
 			return fmt.Errorf("field %q has no column in %s", key, n.col.Name)
 		}
+		prev = i
 		seen[i] = true
 		child := n.children[i]
 		if err := s.value(child, d, rep, depth+1); err != nil {
