@@ -31,7 +31,8 @@ func runTogether(t *testing.T, env []string, argLists ...[]string) []clitest.Res
 	results := make([]clitest.Result, len(argLists))
 	var wg sync.WaitGroup
 	for i, args := range argLists {
-		cmd := exec.Command(bin, args...)
+		// ndjson: these tests read the tables' rows as files.
+		cmd := exec.Command(bin, slices.Concat(args, []string{"--output-format", "ndjson"})...)
 		cmd.Env = append(os.Environ(), env...)
 		var out, errOut bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -252,7 +253,7 @@ func TestTableLockedByLiveRun_Item2_RefusedNamingIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Release(ctx)
-	r := clitest.Run(t, "", inputtest.SampleExport(t), out, phi, "--task", "patient,condition")
+	r := clitest.Run(t, "", inputtest.SampleExport(t), out, phi, "--task", "patient,condition", "--output-format", "ndjson")
 	if r.Code != 60 {
 		t.Fatalf("exit %d, want 60:\n%s", r.Code, r.Stderr)
 	}
@@ -276,7 +277,7 @@ func TestUserFileInTableFolder_Item7_Refused(t *testing.T) {
 	dir := t.TempDir()
 	out, phi := filepath.Join(dir, "out"), filepath.Join(dir, "phi")
 	sample := inputtest.SampleExport(t)
-	if r := clitest.Run(t, "", sample, out, phi, "--task", "patient"); r.Code != 0 {
+	if r := clitest.Run(t, "", sample, out, phi, "--task", "patient", "--output-format", "ndjson"); r.Code != 0 {
 		t.Fatalf("first run exited %d:\n%s", r.Code, r.Stderr)
 	}
 	notes := filepath.Join(out, "patient", "my-notes.txt")
@@ -284,7 +285,7 @@ func TestUserFileInTableFolder_Item7_Refused(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := tableRows(t, out, "patient")
-	r := clitest.Run(t, "", sample, out, phi, "--task", "patient")
+	r := clitest.Run(t, "", sample, out, phi, "--task", "patient", "--output-format", "ndjson")
 	if r.Code != 62 || !strings.Contains(r.Stderr, notes) {
 		t.Fatalf("exit %d, want 62 naming %s:\n%s", r.Code, notes, r.Stderr)
 	}

@@ -50,7 +50,7 @@ func TestIssue13Item3DefaultTypesTheServerLacksAreLeftOut(t *testing.T) {
 		t.Errorf("kick-off asked %s", kick)
 	}
 	out := filepath.Join(tmp, "out")
-	if code, stdout, stderr := runCLI(t, srv.GroupURL(), out, filepath.Join(tmp, "phi"), "--quiet"); code != ExitOK {
+	if code, stdout, stderr := runCLI(t, srv.GroupURL(), out, filepath.Join(tmp, "phi"), "--quiet", "--output-format", "ndjson"); code != ExitOK {
 		t.Fatalf("etl URL: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if rows := readLines(t, filepath.Join(out, "patient", "patient.000.ndjson")); len(rows) != 20 {
