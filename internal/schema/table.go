@@ -55,7 +55,7 @@ type Table struct {
 	r        jsonrow.Reader
 	added    []added  // columns the current row created, undone if the row does not fit
 	path     [][]byte // field names from the row down to the current one, for messages
-	fixed    bool // a table of fixed string columns (NewStringTable)
+	fixed    bool     // a table of fixed string columns (NewStringTable)
 }
 
 type added struct{ parent, child *Column }
