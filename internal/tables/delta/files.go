@@ -64,6 +64,31 @@ func (fw *fileWriter) write(row []byte) error {
 	return nil
 }
 
+// copyFrom copies the rows of src that keep accepts into the current file (see
+// parquetfile.Writer.CopyFrom), then cuts files at RowsPerFile as write does.
+func (fw *fileWriter) copyFrom(src *parquetfile.File, keep func(int64) bool) (int64, error) {
+	if fw.pw != nil && fw.curRows+src.NumRows() > int64(fw.opts.RowsPerFile) {
+		if err := fw.finish(); err != nil { // a file never outgrows RowsPerFile by a copy
+			return 0, err
+		}
+	}
+	if fw.pw == nil {
+		if err := fw.open(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := fw.pw.CopyFrom(src, keep)
+	if err != nil {
+		return n, fmt.Errorf("%s: %w", fw.t.st.Location(fw.name), err)
+	}
+	fw.curRows += n
+	fw.rows += n
+	if fw.curRows >= int64(fw.opts.RowsPerFile) {
+		return n, fw.finish()
+	}
+	return n, nil
+}
+
 func (fw *fileWriter) open() error {
 	rel := fmt.Sprintf("part-%05d-%s-c000.snappy.parquet", len(fw.made), uuid.NewString())
 	fw.name = path.Join(fw.t.dir, rel)
@@ -188,20 +213,13 @@ func (t *Table) copyOnWrite(ctx context.Context, hf *hitFinder, fw *fileWriter, 
 		if err != nil {
 			return res, nil, err
 		}
-		row := 0
-		err = pf.ReadRows(func(r []byte) error {
-			defer func() { row++ }()
-			if bits[row/64]&(1<<(row%64)) != 0 {
-				res.dropped++
-				return nil
-			}
-			res.rows++
-			return fw.write(r)
-		})
+		copied, err := fw.copyFrom(pf, func(row int64) bool { return bits[row/64]&(1<<(row%64)) == 0 })
 		done()
 		if err != nil {
 			return res, nil, err
 		}
+		res.rows += copied
+		res.dropped += pf.NumRows() - copied
 	}
 	if err := fw.finish(); err != nil {
 		return res, nil, err

@@ -321,3 +321,61 @@ func (f *File) TopLevelStrings(name string, fn func(row int64, v []byte) error) 
 	}
 	return nil
 }
+
+// CopyFrom appends to w the rows of src for which keep (given the row's number) is true. When src
+// has exactly w's columns (the usual case: the table's columns did not grow), the rows' column
+// values are copied as they are, without going through JSON; otherwise each row is read as JSON
+// and written again, which needs w's columns to hold src's.
+func (w *Writer) CopyFrom(src *File, keep func(row int64) bool) (copied int64, err error) {
+	if !parquet.EqualNodes(w.pw.Schema(), src.f.Schema()) {
+		var row int64
+		err := src.ReadRows(func(r []byte) error {
+			defer func() { row++ }()
+			if !keep(row) {
+				return nil
+			}
+			copied++
+			return w.Write(r)
+		})
+		return copied, err
+	}
+	r := parquet.NewReader(src.f, src.f.Schema())
+	defer r.Close()
+	rows := make([]parquet.Row, 64)
+	var n int64
+	for {
+		got, err := r.ReadRows(rows)
+		for _, row := range rows[:got] {
+			if keep(n) {
+				w.appendRow(row)
+				copied++
+			}
+			n++
+		}
+		if w.batch >= batchRows {
+			if err := w.flushRows(); err != nil {
+				return copied, err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return copied, w.flushRows()
+		}
+		if err != nil {
+			return copied, err
+		}
+	}
+}
+
+// appendRow adds a row of column values of w's own schema to the batch.
+func (w *Writer) appendRow(row parquet.Row) {
+	for _, v := range row {
+		c := v.Column()
+		if v.Kind() == parquet.ByteArray && !v.IsNull() {
+			v = parquet.ByteArrayValue(w.sh.arena.copy(v.ByteArray())).Level(v.RepetitionLevel(), v.DefinitionLevel(), c)
+		}
+		w.sh.cols[c] = append(w.sh.cols[c], v)
+	}
+	w.stats.add(w.sh.cols, w.batch)
+	w.stats.Rows++
+	w.batch++
+}

@@ -175,3 +175,59 @@ func TestTopLevelStrings(t *testing.T) {
 		t.Fatalf("status: %v", got)
 	}
 }
+
+// CopyFrom copies the kept rows, value by value when the columns are the same and through JSON
+// when the destination has more columns; either way the rows read back the same.
+func TestCopyFrom(t *testing.T) {
+	small, _ := schema.NewTable("Observation")
+	_ = small.Add([]byte(Rows[0]))
+	big, _ := schema.NewTable("Observation")
+	for _, r := range Rows {
+		_ = big.Add([]byte(r))
+	}
+	write := func(root *schema.Column, rows ...string) *File {
+		var buf bytes.Buffer
+		w, _ := New(&buf, root, Options{})
+		for _, r := range rows {
+			if err := w.Write([]byte(r)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f, err := Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	for name, src := range map[string]*File{"same columns": write(big.Root(), Rows...), "fewer columns": write(small.Root(), Rows[0], Rows[0])} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w, _ := New(&buf, big.Root(), Options{})
+			n, err := w.CopyFrom(src, func(row int64) bool { return row != 1 })
+			if err != nil {
+				t.Fatal(err)
+			}
+			stats, err := w.Close()
+			if err != nil || stats.Rows != n || n != src.NumRows()-1 {
+				t.Fatalf("copied %d, stats %d: %v", n, stats.Rows, err)
+			}
+			dst, _ := Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			var got, want []string
+			_ = dst.ReadRows(func(r []byte) error { got = append(got, string(r)); return nil })
+			row := int64(0)
+			_ = src.ReadRows(func(r []byte) error {
+				if row != 1 {
+					want = append(want, string(r))
+				}
+				row++
+				return nil
+			})
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("got %v\nwant %v", got, want)
+			}
+		})
+	}
+}
