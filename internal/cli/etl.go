@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -126,6 +128,11 @@ func runETL(cmd *cobra.Command, f etlFlags, args []string) error {
 	stdout := cfg.Stdout
 	display, out, errOut := etlDisplay(cfg.Stdout, cfg.Stderr)
 	cfg.Stdout, cfg.Stderr, cfg.Progress = out, errOut, display
+	if cfg.OutputFormat != "ndjson" && os.Getenv("GOGC") == "" {
+		// Shredding rows into columns makes many short-lived values: a higher GC target trades
+		// some heap (peak RSS stays far under 500 MB) for about a fifth of the CPU (README).
+		debug.SetGCPercent(300)
+	}
 	report, err := etl.Run(cmd.Context(), cfg)
 	display.Close()
 	if report != nil {

@@ -53,6 +53,11 @@ func newLayout(root *schema.Column) (*layout, error) {
 	group := parquet.Group{}
 	l.root = l.plan(root, 0)
 	for _, c := range root.Fields {
+		if c.Name == "id" && c.Kind == schema.String && !c.List {
+			// Unique per row: a dictionary would only add its cost.
+			group[c.Name] = parquet.Optional(parquet.String())
+			continue
+		}
 		group[c.Name] = nodeOf(c)
 	}
 	l.schema = parquet.NewSchema(strings.ToLower(root.Name), group)
