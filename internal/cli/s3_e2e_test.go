@@ -128,7 +128,7 @@ func TestS3_ETLFromS3InputEqualsLocalRun_RerunReusesCodebook_NoPlantedPHI(t *tes
 	sample := inputtest.SampleExport(t)
 	upload(t, sample, openStore(t, bucket+"/in"))
 
-	r := clitest.Run(t, "", bucket+"/in", bucket+"/out", bucket+"/phi")
+	r := clitest.Run(t, "", bucket+"/in", bucket+"/out", bucket+"/phi", "--output-format", "ndjson")
 	if r.Code != 0 {
 		t.Fatalf("ETL on S3 exited %d:\n%s", r.Code, r.Stderr)
 	}
@@ -140,7 +140,7 @@ func TestS3_ETLFromS3InputEqualsLocalRun_RerunReusesCodebook_NoPlantedPHI(t *tes
 
 	local := t.TempDir()
 	download(t, s3phi, filepath.Join(local, "phi"))
-	if r := clitest.Run(t, "", sample, filepath.Join(local, "out"), filepath.Join(local, "phi")); r.Code != 0 {
+	if r := clitest.Run(t, "", sample, filepath.Join(local, "out"), filepath.Join(local, "phi"), "--output-format", "ndjson"); r.Code != 0 {
 		t.Fatalf("local run exited %d:\n%s", r.Code, r.Stderr)
 	}
 	sameTables(t, "S3 run vs local run", onS3, tablesOf(t, store.NewLocal(filepath.Join(local, "out"), store.Options{})))
@@ -149,7 +149,7 @@ func TestS3_ETLFromS3InputEqualsLocalRun_RerunReusesCodebook_NoPlantedPHI(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := clitest.Run(t, "", bucket+"/in", bucket+"/out", bucket+"/phi"); r.Code != 0 {
+	if r := clitest.Run(t, "", bucket+"/in", bucket+"/out", bucket+"/phi", "--output-format", "ndjson"); r.Code != 0 {
 		t.Fatalf("rerun exited %d:\n%s", r.Code, r.Stderr)
 	}
 	again, _ := store.ReadFile(context.Background(), s3phi, "codebook.json", 1<<20)

@@ -1,17 +1,13 @@
 package etl
 
 import (
-	"bufio"
 	"cmp"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 
+	"cumulus-etl/internal/spillfile"
 	"cumulus-etl/internal/tables"
 )
 
@@ -22,15 +18,13 @@ import (
 // partitions, so memory is bounded by one partition's keys (partitions are sized by partitionsFor
 // to about partitionTarget bytes of input each) plus one bit per row for the rows to drop.
 type lastWins struct {
-	table   tables.Writer
-	files   []*os.File
-	writers []*bufio.Writer
+	table tables.Writer
+	files []*spillfile.File // (position, key) records, by partition
 }
 
 const (
 	partitionTarget = 32 << 20 // bytes of input per partition
 	maxPartitions   = 256
-	spillBufferSize = 64 << 10
 )
 
 // partitionsFor picks the partition count for an input of the given size in bytes.
@@ -42,13 +36,12 @@ func partitionsFor(inputBytes int64) int {
 func newLastWins(table tables.Writer, spillDir string, partitions int) (*lastWins, error) {
 	d := &lastWins{table: table}
 	for i := range partitions {
-		f, err := os.OpenFile(filepath.Join(spillDir, fmt.Sprintf("keys-%03d", i)), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+		f, err := spillfile.Create(spillDir, fmt.Sprintf("keys-%03d-", i), 1)
 		if err != nil {
 			d.close()
-			return nil, fmt.Errorf("creating spill file: %w", err)
+			return nil, err
 		}
 		d.files = append(d.files, f)
-		d.writers = append(d.writers, bufio.NewWriterSize(f, spillBufferSize))
 	}
 	return d, nil
 }
@@ -68,17 +61,7 @@ func (d *lastWins) write(key string, row []byte) error {
 	if err := d.table.WriteRow(row); err != nil {
 		return err
 	}
-	w := d.writers[d.partition(key)]
-	var hdr [2 * binary.MaxVarintLen64]byte
-	n := binary.PutUvarint(hdr[:], uint64(pos))
-	n += binary.PutUvarint(hdr[n:], uint64(len(key)))
-	if _, err := w.Write(hdr[:n]); err != nil {
-		return fmt.Errorf("writing spill file: %w", err)
-	}
-	if _, err := w.WriteString(key); err != nil {
-		return fmt.Errorf("writing spill file: %w", err)
-	}
-	return nil
+	return d.files[d.partition(key)].Append([]byte(key), uint64(pos))
 }
 
 // dedupeStats counts what finish dropped.
@@ -92,17 +75,16 @@ type dedupeStats struct {
 func (d *lastWins) finish(deleted map[string]struct{}, kept func(key string) error) (dedupeStats, error) {
 	var stats dedupeStats
 	drop := newBitset(d.table.Rows())
-	for i, w := range d.writers {
-		if err := w.Flush(); err != nil {
-			return stats, fmt.Errorf("writing spill file: %w", err)
-		}
+	for _, f := range d.files {
 		last := map[string]int64{}
-		err := d.scan(i, func(pos int64, key string) {
+		err := f.Each(func(n []uint64, k []byte) error {
+			pos, key := int64(n[0]), string(k)
 			if prev, seen := last[key]; seen {
 				stats.duplicates++
 				drop.set(prev)
 			}
 			last[key] = pos
+			return nil
 		})
 		if err != nil {
 			return stats, err
@@ -135,42 +117,11 @@ type keyPos struct {
 	pos int64
 }
 
-// scan reads partition i from the start, calling fn with each record's position and key.
-func (d *lastWins) scan(i int, fn func(pos int64, key string)) error {
-	f := d.files[i]
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	r := bufio.NewReaderSize(f, spillBufferSize)
-	var buf []byte
-	for {
-		pos, err := binary.ReadUvarint(r)
-		if errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("reading spill file: %w", err)
-		}
-		keyLen, err := binary.ReadUvarint(r)
-		if err != nil {
-			return fmt.Errorf("reading spill file: %w", err)
-		}
-		if uint64(cap(buf)) < keyLen {
-			buf = make([]byte, keyLen)
-		}
-		buf = buf[:keyLen]
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return fmt.Errorf("reading spill file: %w", err)
-		}
-		fn(int64(pos), string(buf))
-	}
-}
-
 func (d *lastWins) close() {
 	for _, f := range d.files {
-		_ = f.Close()
-		_ = os.Remove(f.Name())
+		f.Close()
 	}
-	d.files, d.writers = nil, nil
+	d.files = nil
 }
 
 // bitset marks row positions; one bit per row.

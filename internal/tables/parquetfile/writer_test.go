@@ -21,6 +21,39 @@ func numRows(t *testing.T, data []byte) int64 {
 	return f.NumRows()
 }
 
+// schemaOf is the Observation schema grown by rows.
+func schemaOf(rows ...string) *schema.Column {
+	tb, _ := schema.NewTable("Observation")
+	for _, r := range rows {
+		_ = tb.Add([]byte(r))
+	}
+	return tb.Root()
+}
+
+// writeRows writes rows into a Parquet file with the given columns and opens it.
+func writeRows(t *testing.T, root *schema.Column, rows ...string) (*File, []byte, Stats) {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := New(&buf, root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := w.Write([]byte(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, buf.Bytes(), stats
+}
+
 // Rows are Observations that exercise nested structs, lists of structs, lists in lists, escapes,
 // primitive extensions and every primitive kind.
 var Rows = []string{
@@ -33,28 +66,9 @@ var Rows = []string{
 // the exact minimum, maximum and null count of top-level primitive columns. (The values
 // themselves are read back with DuckDB in internal/tables/readback.)
 func TestStatsAreExact(t *testing.T) {
-	tb, _ := schema.NewTable("Observation")
-	for _, r := range Rows {
-		if err := tb.Add([]byte(r)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var buf bytes.Buffer
-	w, err := New(&buf, tb.Root(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range Rows {
-		if err := w.Write([]byte(r)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stats, err := w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stats.Rows != 3 || numRows(t, buf.Bytes()) != 3 {
-		t.Errorf("stats count %d rows, the file %d", stats.Rows, numRows(t, buf.Bytes()))
+	_, data, stats := writeRows(t, schemaOf(Rows...), Rows...)
+	if stats.Rows != 3 || numRows(t, data) != 3 {
+		t.Errorf("stats count %d rows, the file %d", stats.Rows, numRows(t, data))
 	}
 	want := map[string]ColumnStats{
 		"id":           {Min: "a", Max: "c", Nulls: 0},
@@ -96,26 +110,9 @@ func TestRowThatDoesNotFitLeavesNothing(t *testing.T) {
 
 // What the writer wrote, the reader gives back as the same JSON values (fields in file order).
 func TestReadRowsGivesBackTheRows(t *testing.T) {
-	tb, _ := schema.NewTable("Observation")
-	for _, r := range Rows {
-		_ = tb.Add([]byte(r))
-	}
-	var buf bytes.Buffer
-	w, _ := New(&buf, tb.Root(), Options{})
-	for _, r := range Rows {
-		if err := w.Write([]byte(r)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, _, _ := writeRows(t, schemaOf(Rows...), Rows...)
 	i := 0
-	err = f.ReadRows(func(row []byte) error {
+	err := f.ReadRows(func(row []byte) error {
 		var got, want any
 		if err := json.Unmarshal(row, &got); err != nil {
 			return fmt.Errorf("%s: %w", row, err)
@@ -144,22 +141,9 @@ func TestReadRowsGivesBackTheRows(t *testing.T) {
 
 // TopLevelStrings reads one column alone, with the row numbers ReadRows would give.
 func TestTopLevelStrings(t *testing.T) {
-	tb, _ := schema.NewTable("Observation")
-	for _, r := range Rows {
-		_ = tb.Add([]byte(r))
-	}
-	var buf bytes.Buffer
-	w, _ := New(&buf, tb.Root(), Options{})
-	for _, r := range Rows {
-		_ = w.Write([]byte(r))
-	}
-	_, _ = w.Close()
-	f, err := Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, _, _ := writeRows(t, schemaOf(Rows...), Rows...)
 	var got []string
-	err = f.TopLevelStrings("id", func(row int64, v []byte) error {
+	err := f.TopLevelStrings("id", func(row int64, v []byte) error {
 		got = append(got, fmt.Sprintf("%d:%s", row, v))
 		return nil
 	})
@@ -179,33 +163,13 @@ func TestTopLevelStrings(t *testing.T) {
 // CopyFrom copies the kept rows, value by value when the columns are the same and through JSON
 // when the destination has more columns; either way the rows read back the same.
 func TestCopyFrom(t *testing.T) {
-	small, _ := schema.NewTable("Observation")
-	_ = small.Add([]byte(Rows[0]))
-	big, _ := schema.NewTable("Observation")
-	for _, r := range Rows {
-		_ = big.Add([]byte(r))
-	}
-	write := func(root *schema.Column, rows ...string) *File {
-		var buf bytes.Buffer
-		w, _ := New(&buf, root, Options{})
-		for _, r := range rows {
-			if err := w.Write([]byte(r)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		f, err := Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f
-	}
-	for name, src := range map[string]*File{"same columns": write(big.Root(), Rows...), "fewer columns": write(small.Root(), Rows[0], Rows[0])} {
+	big := schemaOf(Rows...)
+	same, _, _ := writeRows(t, big, Rows...)
+	fewer, _, _ := writeRows(t, schemaOf(Rows[0]), Rows[0], Rows[0])
+	for name, src := range map[string]*File{"same columns": same, "fewer columns": fewer} {
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
-			w, _ := New(&buf, big.Root(), Options{})
+			w, _ := New(&buf, big, Options{})
 			n, err := w.CopyFrom(src, func(row int64) bool { return row != 1 })
 			if err != nil {
 				t.Fatal(err)
