@@ -339,6 +339,7 @@ func (w *Writer) CopyFrom(src *File, keep func(row int64) bool) (copied int64, e
 		})
 		return copied, err
 	}
+	w.sh.settleAll() // rows go straight onto the columns from here on
 	r := parquet.NewReader(src.f, src.f.Schema())
 	defer r.Close()
 	rows := make([]parquet.Row, 64)

@@ -76,6 +76,7 @@ func (w *Writer) flushRows() error {
 	if w.batch == 0 {
 		return nil
 	}
+	w.sh.settleAll()
 	for i, cw := range w.pw.ColumnWriters() {
 		if _, err := cw.WriteRowValues(w.sh.cols[i]); err != nil {
 			return fmt.Errorf("writing Parquet column %d: %w", i, err)
@@ -115,12 +116,27 @@ type shredder struct {
 	maxD  int
 	arena arena    // bytes the batch's string values point into
 	seen  [][]bool // per struct depth: which fields the object had
+
+	// A top-level struct or list that a row lacks owes each of its leaves one null at levels
+	// (0, 0); pend counts those rows per top-level column and settle appends them in bulk, so an
+	// absent column costs one increment per row rather than one value per leaf.
+	pend    []int
+	zeros   [][]parquet.Value // per leaf: a run of its (0, 0) null
+	settled []settledNulls    // settled during the current row, owed again if the row fails
+	pended  []int             // columns the current row was absent from, not owed if it fails
+	stamp   []int             // per leaf: the row that last set its mark
+	rowNo   int
 }
+
+type settledNulls struct{ child, count int }
 
 func (s *shredder) init(l *layout) {
 	s.l = l
 	s.cols = make([][]parquet.Value, l.leaves)
 	s.marks = make([]int, l.leaves)
+	s.stamp = make([]int, l.leaves)
+	s.zeros = make([][]parquet.Value, l.leaves)
+	s.pend = make([]int, len(l.root.children))
 	s.maxD = 3*depthOf(l.root) + 1
 	s.nulls = make([][]parquet.Value, l.leaves)
 	for i := range s.nulls {
@@ -151,9 +167,8 @@ func (s *shredder) resetBatch() {
 
 // row shreds one row onto the batch's columns; on error the columns are as they were.
 func (s *shredder) row(data []byte) error {
-	for i, c := range s.cols {
-		s.marks[i] = len(c)
-	}
+	s.rowNo++
+	s.settled, s.pended = s.settled[:0], s.pended[:0]
 	s.r.Reset(s.arena.copy(data))
 	err := s.fields(s.l.root, 0, 0, 0)
 	if err == nil {
@@ -161,10 +176,56 @@ func (s *shredder) row(data []byte) error {
 	}
 	if err != nil {
 		for i := range s.cols {
-			s.cols[i] = s.cols[i][:s.marks[i]]
+			if s.stamp[i] == s.rowNo {
+				s.cols[i] = s.cols[i][:s.marks[i]]
+			}
+		}
+		for _, st := range s.settled {
+			s.pend[st.child] += st.count
+		}
+		for _, c := range s.pended {
+			s.pend[c]--
 		}
 	}
 	return err
+}
+
+// put appends a value to leaf i, remembering where the current row's values of the leaf start.
+func (s *shredder) put(i int, v parquet.Value) {
+	if s.stamp[i] != s.rowNo {
+		s.stamp[i], s.marks[i] = s.rowNo, len(s.cols[i])
+	}
+	s.cols[i] = append(s.cols[i], v)
+}
+
+// deferrable reports whether top-level column n's absence is counted rather than written.
+func deferrable(n *node) bool { return n.col.Kind == schema.Struct || n.col.List }
+
+// settle appends the nulls top-level column c owes.
+func (s *shredder) settle(c int) {
+	k := s.pend[c]
+	if k == 0 {
+		return
+	}
+	n := s.l.root.children[c]
+	for i := n.first; i < n.end; i++ {
+		if s.stamp[i] != s.rowNo {
+			s.stamp[i], s.marks[i] = s.rowNo, len(s.cols[i])
+		}
+		for len(s.zeros[i]) < k {
+			s.zeros[i] = append(s.zeros[i], s.nulls[i][0])
+		}
+		s.cols[i] = append(s.cols[i], s.zeros[i][:k]...)
+	}
+	s.pend[c] = 0
+	s.settled = append(s.settled, settledNulls{c, k})
+}
+
+// settleAll appends every owed null, before the batch's columns are handed over.
+func (s *shredder) settleAll() {
+	for c := range s.pend {
+		s.settle(c)
+	}
 }
 
 // fields reads an object into struct n, whose fields are present at definition level d.
@@ -196,12 +257,20 @@ func (s *shredder) fields(n *node, d, rep, depth int) error {
 		prev = i
 		seen[i] = true
 		child := n.children[i]
+		if depth == 0 {
+			s.settle(i)
+		}
 		if err := s.value(child, d, rep, depth+1); err != nil {
 			return err
 		}
 	}
 	for i, child := range n.children {
-		if !seen[i] {
+		switch {
+		case seen[i]:
+		case depth == 0 && deferrable(child):
+			s.pend[i]++
+			s.pended = append(s.pended, i)
+		default:
 			s.null(child, rep, d)
 		}
 	}
@@ -295,7 +364,7 @@ func (s *shredder) item(n *node, d, rep, depth int) error {
 		}
 		v = parquet.BooleanValue(b)
 	}
-	s.cols[n.first] = append(s.cols[n.first], v.Level(rep, d+1, n.first))
+	s.put(n.first, v.Level(rep, d+1, n.first))
 	return nil
 }
 
@@ -303,7 +372,7 @@ func (s *shredder) item(n *node, d, rep, depth int) error {
 func (s *shredder) null(n *node, rep, d int) {
 	at := rep*(s.maxD+1) + d
 	for i := n.first; i < n.end; i++ {
-		s.cols[i] = append(s.cols[i], s.nulls[i][at])
+		s.put(i, s.nulls[i][at])
 	}
 }
 

@@ -92,6 +92,7 @@ func TestRowThatDoesNotFitLeavesNothing(t *testing.T) {
 		`{"resourceType":"Observation","id":"x","valueInteger":"7"}`,
 		`{"resourceType":"Observation","id":"y","referenceRange":[{"low":{"value":1}}]}`, // no column yet
 		`{"resourceType":"Observation","id":"z","code":{"text":"t"}`,
+		`{"resourceType":"Observation","id":"q"} trailing`, // fails after every field was read
 	} {
 		if err := w.Write([]byte(bad)); err == nil {
 			t.Errorf("%s: written", bad)
@@ -105,6 +106,14 @@ func TestRowThatDoesNotFitLeavesNothing(t *testing.T) {
 	}
 	if n := numRows(t, buf.Bytes()); n != 1 {
 		t.Errorf("file holds %d rows, want the 1 that fits", n)
+	}
+	f, err := Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	if err := f.ReadRows(func(r []byte) error { rows = append(rows, string(r)); return nil }); err != nil || len(rows) != 1 {
+		t.Errorf("reading back: %v %v", rows, err)
 	}
 }
 
