@@ -147,7 +147,7 @@ func TestExportModes_BulkAndCrawlGiveTheSameData(t *testing.T) {
 	}
 	phi := filepath.Join(tmp, "phi")
 	for _, in := range []string{bulkDir, crawlDir} {
-		if code, stdout, stderr := runCLI(t, in, in+"-out", phi); code != ExitOK {
+		if code, stdout, stderr := runCLI(t, in, in+"-out", phi, "--output-format", "ndjson"); code != ExitOK {
 			t.Fatalf("etl %s: exit %d\n%s\n%s", in, code, stdout, stderr)
 		}
 	}
@@ -168,7 +168,7 @@ func TestExportMode_EpicDefaultsToCrawl(t *testing.T) {
 	e := newSampleEHR(t, fhirtest.WithSoftwareName("Epic"))
 	tmp := t.TempDir()
 	stdout, _ := e.run(t, ExitOK, e.BaseURL+"Group/G1", filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"),
-		"--export-to", filepath.Join(tmp, "export"))
+		"--export-to", filepath.Join(tmp, "export"), "--output-format", "ndjson")
 	if len(e.SearchQueries("Condition")) != len(e.patients) {
 		t.Errorf("%d Condition searches, want one per patient", len(e.SearchQueries("Condition")))
 	}
@@ -269,7 +269,7 @@ func TestSinceAuto_SeriesOfExports(t *testing.T) {
 	// The whole series loads into one OUTPUT, the later copy of the Condition winning.
 	tmp := t.TempDir()
 	if code, stdout, stderr := runCLI(t, seriesDir, filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"),
-		"--export-group", "G1", "--export-timestamp", "2026-01-01T00:00:00Z"); code != ExitOK {
+		"--export-group", "G1", "--export-timestamp", "2026-01-01T00:00:00Z", "--output-format", "ndjson"); code != ExitOK {
 		t.Fatalf("etl of the series: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	rows := tableRows(t, filepath.Join(tmp, "out"))["condition"]

@@ -54,8 +54,9 @@ type lineSpan struct {
 }
 
 type chunkResult struct {
-	seq  int
-	rows []rowResult
+	seq   int
+	rows  []rowResult
+	arena []byte // the chunk's input, reused for a later chunk once its rows are handled
 }
 
 // processor de-identifies the lines of one resource type.
@@ -66,7 +67,7 @@ type processor struct {
 }
 
 func (p *processor) processChunk(c *chunk) chunkResult {
-	out := chunkResult{seq: c.seq, rows: make([]rowResult, 0, len(c.lines))}
+	out := chunkResult{seq: c.seq, rows: make([]rowResult, 0, len(c.lines)), arena: c.arena}
 	for _, span := range c.lines {
 		line := c.arena[span.start:span.end]
 		r := p.processLine(line)
@@ -98,6 +99,7 @@ func runPipeline(ctx context.Context, files []input.File, p *processor, workers 
 	defer cancel()
 	maxInFlight := 2*workers + 2
 	slots := make(chan struct{}, maxInFlight)
+	free := make(chan []byte, maxInFlight) // chunk arenas to reuse: no new 4 MiB buffer per chunk
 	jobs := make(chan *chunk)
 	results := make(chan chunkResult, maxInFlight)
 
@@ -113,7 +115,7 @@ func runPipeline(ctx context.Context, files []input.File, p *processor, workers 
 	}
 	readErr := make(chan error, 1)
 	go func() {
-		readErr <- readChunks(ctx, files, slots, jobs, fileErr)
+		readErr <- readChunks(ctx, files, slots, free, jobs, fileErr)
 		close(jobs)
 		wg.Wait()
 		close(results)
@@ -142,6 +144,12 @@ func runPipeline(ctx context.Context, files []input.File, p *processor, workers 
 					break
 				}
 			}
+			if cap(ready.arena) <= 2*chunkBytes { // not a huge line's own buffer
+				select {
+				case free <- ready.arena[:0]: // handle copied what it keeps
+				default:
+				}
+			}
 		}
 	}
 	if err := <-readErr; err != nil && handleErr == nil && !errors.Is(err, context.Canceled) {
@@ -155,7 +163,15 @@ func runPipeline(ctx context.Context, files []input.File, p *processor, workers 
 
 // readChunks cuts the files into chunks. Each chunk takes a slot, which the consumer frees once
 // the chunk's rows are handled: that is what bounds memory.
-func readChunks(ctx context.Context, files []input.File, slots chan struct{}, jobs chan<- *chunk, fileErr func(error)) error {
+func readChunks(ctx context.Context, files []input.File, slots chan struct{}, free <-chan []byte, jobs chan<- *chunk, fileErr func(error)) error {
+	newChunk := func(file string) *chunk {
+		select {
+		case arena := <-free:
+			return &chunk{file: file, arena: arena}
+		default:
+			return &chunk{file: file}
+		}
+	}
 	seq := 0
 	for _, f := range files {
 		r, err := f.Open(ctx)
@@ -163,7 +179,7 @@ func readChunks(ctx context.Context, files []input.File, slots chan struct{}, jo
 			fileErr(err)
 			continue
 		}
-		c := &chunk{file: f.Path}
+		c := newChunk(f.Path)
 		send := func() error {
 			select {
 			case slots <- struct{}{}:
@@ -177,7 +193,7 @@ func readChunks(ctx context.Context, files []input.File, slots chan struct{}, jo
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			c = &chunk{file: f.Path}
+			c = newChunk(f.Path)
 			return nil
 		}
 		for r.Next() {
