@@ -108,8 +108,8 @@ func TestEveryKeptStringIsClassified(t *testing.T) {
 			switch {
 			case r.act.isLeaf() && r.act != actMask && r.class == classNone:
 				t.Errorf("%s.%s keeps a value without saying what it is", n.name, name)
-			case r.class == classText && len(r.why) < 20:
-				t.Errorf("%s.%s keeps free text without a written reason (%q)", n.name, name, r.why)
+			case r.class == classText && len(n.whys[name]) < 20:
+				t.Errorf("%s.%s keeps free text without a written reason (%q)", n.name, name, n.whys[name])
 			case r.class == classText:
 				texts++
 			}

@@ -75,8 +75,7 @@ var listActions = map[string]action{
 type rule struct {
 	act   action
 	class class
-	node  *node  // for actNode and actPrimitiveExt; for actNestedExtension, the parent extension's definition
-	why   string // the reason written after the word ("text: why"); required for free text
+	node  *node // for actNode and actPrimitiveExt; for actNestedExtension, the parent extension's definition
 }
 
 // node is the compiled rule set of a datatype, backbone element, resource or extension
@@ -87,7 +86,8 @@ type node struct {
 	systems map[string]bool // for subsets: elements must have one of these systems
 	table   fieldTable      // fields again, for the byte-level scrubber
 	parts   map[string]*node
-	anyPart *node // for extensions of unpublished definition: any relative part, with these rules
+	anyPart *node             // for extensions of unpublished definition: any relative part, with these rules
+	whys    map[string]string // the reason written after a field's word ("text: why"); required for free text
 }
 
 // ruleSet is the compiled, immutable rules file.
@@ -249,11 +249,12 @@ func (c *compiler) add(n *node, field string, spec any) error {
 		}
 		n.fields[field] = rule{act: actNode, node: backbone}
 	case string:
-		r, err := c.resolve(s)
+		r, why, err := c.resolve(s)
 		if err != nil {
 			return fmt.Errorf("rules: %s.%s: %w", n.name, field, err)
 		}
 		n.fields[field] = r
+		n.setWhy(field, why)
 		if r.act.isLeaf() {
 			n.fields["_"+field] = rule{act: actPrimitiveExt, node: c.element}
 		}
@@ -264,23 +265,33 @@ func (c *compiler) add(n *node, field string, spec any) error {
 }
 
 // resolve compiles "word" or "word: reason".
-func (c *compiler) resolve(spec string) (rule, error) {
+func (c *compiler) resolve(spec string) (rule, string, error) {
 	word, why, _ := strings.Cut(spec, ":")
 	word, why = strings.TrimSpace(word), strings.TrimSpace(why)
 	if r, ok := leafWords[word]; ok {
 		if r.class == classText && why == "" {
-			return rule{}, fmt.Errorf("%q keeps free text: write the reason after it (%q)", word, word+": why")
+			return rule{}, "", fmt.Errorf("%q keeps free text: write the reason after it (%q)", word, word+": why")
 		}
-		r.why = why
-		return r, nil
+		return r, why, nil
 	}
 	if act, ok := listActions[word]; ok {
-		return rule{act: act, why: why}, nil
+		return rule{act: act}, why, nil
 	}
 	if n := c.named[word]; n != nil {
-		return rule{act: actNode, node: n, why: why}, nil
+		return rule{act: actNode, node: n}, why, nil
 	}
-	return rule{}, fmt.Errorf("unknown action or datatype %q", word)
+	return rule{}, "", fmt.Errorf("unknown action or datatype %q", word)
+}
+
+// setWhy records the reason written for a field, if any.
+func (n *node) setWhy(field, why string) {
+	if why == "" {
+		return
+	}
+	if n.whys == nil {
+		n.whys = map[string]string{}
+	}
+	n.whys[field] = why
 }
 
 func toSet(list []string) map[string]bool {

@@ -93,6 +93,7 @@ func (c *compiler) valueDefinition(name, values string) (*node, error) {
 			return nil, fmt.Errorf("%q is not a value[x] of the Extension datatype", v)
 		}
 		n.fields[v] = r
+		n.setWhy(v, c.extension.whys[v])
 		if sib, ok := c.extension.fields["_"+v]; ok {
 			n.fields["_"+v] = sib
 		}

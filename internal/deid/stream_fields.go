@@ -1,8 +1,7 @@
 package deid
 
 // fieldTable is a node's fields in an open-addressing table that looks up a key's bytes
-// without hashing all of them, for the byte-level scrubber. It is built once with the rules, and
-// is far smaller than 2^16 slots, so the 16-bit key hashes the scanner stores index it.
+// without hashing all of them, for the byte-level scrubber. It is built once with the rules.
 type fieldTable struct {
 	mask    uint32
 	entries []fieldEntry // a power of two, at most half full; empty slots have rule.act == 0
@@ -37,11 +36,8 @@ func newFieldTable(fields map[string]rule) fieldTable {
 }
 
 // find returns the entry for key, or nil.
-func (t *fieldTable) find(key []byte) *fieldEntry { return t.lookup(key, fieldHash(key)) }
-
-// lookup is find with key's fieldHash (or its low 16 bits) already known.
-func (t *fieldTable) lookup(key []byte, hash uint32) *fieldEntry {
-	for i := hash & t.mask; ; i = (i + 1) & t.mask {
+func (t *fieldTable) find(key []byte) *fieldEntry {
+	for i := fieldHash(key) & t.mask; ; i = (i + 1) & t.mask {
 		e := &t.entries[i]
 		if e.rule.act == 0 {
 			return nil

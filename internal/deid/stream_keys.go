@@ -1,27 +1,41 @@
 package deid
 
 // manyKeys is the most keys of an object the scanner checks for repeats one by one, with one bit
-// per key hash; a larger object is checked when it closes, with a hash table (uniqueKeys).
+// per key signature; a larger object is checked when it closes, with a hash table (uniqueKeys).
 const manyKeys = 64
 
-// hashEscapedKey stores and returns the fieldHash of the unescaped bytes of a key written with
-// escapes. (The scanner hashes plain keys itself: it tells an object's keys apart by the hash, and
-// the walker looks fields up with it.)
-func (sc *scanner) hashEscapedKey(k uint32) uint32 {
+// signature picks one of 64 bits for a key from its first and last (unescaped) bytes and its
+// length, which tell the keys of a FHIR object apart well enough that two keys rarely share one.
+func signature(first, last byte, n uint32) uint32 {
+	return (uint32(first) ^ uint32(last)<<1 ^ n<<2) & 63
+}
+
+// escapedSignature is the signature of a key written with escapes, from its unescaped bytes.
+func (sc *scanner) escapedSignature(k uint32) uint32 {
+	key := sc.unescapedKey(k)
+	if len(key) == 0 {
+		return 0
+	}
+	return signature(key[0], key[len(key)-1], uint32(len(key)))
+}
+
+// unescapedKey returns key k's bytes with escapes resolved (in sc.scratch, when it has any).
+func (sc *scanner) unescapedKey(k uint32) []byte {
 	t := &sc.tape[k]
+	if !t.esc {
+		return sc.data[t.start:t.end]
+	}
 	sc.scratch = appendUnquoted(sc.scratch[:0], sc.data[t.start:t.end])
-	h := fieldHash(sc.scratch) & 0xffff
-	t.hash = uint16(h)
-	return h
+	return sc.scratch
 }
 
 // repeats reports whether key k repeats an earlier key of object obj, whose values are complete
-// on the tape. The scanner asks only when k's bit was seen before in the object, so most keys are
-// told apart from all earlier ones in one step.
+// on the tape. The scanner asks only when k's signature was seen before in the object, so most
+// keys are told apart from all earlier ones in one step.
 func (sc *scanner) repeats(obj, k uint32) bool {
-	h := sc.tape[k].hash
+	tk := &sc.tape[k]
 	for e := obj + 1; e < k; e = sc.tape[e+1].next {
-		if sc.tape[e].hash == h && sc.sameKey(e, k) {
+		if te := &sc.tape[e]; (te.esc || tk.esc || te.end-te.start == tk.end-tk.start) && sc.sameKey(e, k) {
 			return true
 		}
 	}
@@ -45,9 +59,9 @@ func (sc *scanner) uniqueKeys(obj uint32) error {
 	clear(slots)
 	mask := uint32(size - 1)
 	for i, k := range sc.keys {
-		p := uint32(sc.tape[k].hash) & mask
+		p := fieldHash(sc.unescapedKey(k)) & mask
 		for ; slots[p] != 0; p = (p + 1) & mask {
-			if prev := sc.keys[slots[p]-1]; sc.tape[prev].hash == sc.tape[k].hash && sc.sameKey(prev, k) {
+			if prev := sc.keys[slots[p]-1]; sc.sameKey(prev, k) {
 				return sc.duplicate(k)
 			}
 		}

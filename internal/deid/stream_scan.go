@@ -30,7 +30,6 @@ const maxDepth = 10000
 type token struct {
 	kind  byte
 	esc   bool   // a string holding backslash escapes
-	hash  uint16 // an object key: fieldHash of its unescaped bytes (the walker looks fields up by it)
 	start uint32 // strings: just after the opening quote; others: the first byte
 	end   uint32 // strings: the closing quote; others: just past the last byte
 	next  uint32
@@ -152,7 +151,7 @@ func (sc *scanner) container(depth int, kind byte) error {
 	if kind == tokObject {
 		closer = '}'
 	}
-	var seen [2]uint64 // one bit per key hash of this object (see repeats)
+	var seen uint64 // one bit per key signature of this object (see repeats)
 	keys := 0
 	sc.pos++
 	sc.skipSpace()
@@ -170,20 +169,19 @@ func (sc *scanner) container(depth int, kind byte) error {
 			if err := sc.str(); err != nil {
 				return err
 			}
-			k := uint32(len(sc.tape) - 1)
-			var h uint32
-			if t := &sc.tape[k]; !t.esc {
-				h = fieldHash(sc.data[t.start:t.end]) & 0xffff
-				t.hash = uint16(h)
-			} else {
-				h = sc.hashEscapedKey(k)
-			}
 			if keys < manyKeys {
-				word, mask := (h>>6)&1, uint64(1)<<(h&63)
-				if seen[word]&mask != 0 && sc.repeats(uint32(idx), k) {
+				k := uint32(len(sc.tape) - 1)
+				var sig uint32
+				if t := &sc.tape[k]; t.end > t.start && !t.esc {
+					sig = signature(sc.data[t.start], sc.data[t.end-1], t.end-t.start)
+				} else {
+					sig = sc.escapedSignature(k)
+				}
+				if bit := uint64(1) << sig; seen&bit == 0 {
+					seen |= bit
+				} else if sc.repeats(uint32(idx), k) {
 					return sc.duplicate(k)
 				}
-				seen[word] |= mask
 			}
 			keys++
 			sc.skipSpace()

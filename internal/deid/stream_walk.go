@@ -92,7 +92,7 @@ func (w *jsonWalker) collect(obj uint32, n *node, base int) (masks bool) {
 	end := w.tape[obj].next
 	refs := false // a reference's "_field" sibling is here
 	for k := obj + 1; k < end; k = w.tape[k+1].next {
-		f := n.table.lookup(w.str(k), uint32(w.tape[k].hash))
+		f := n.table.find(w.str(k))
 		if f == nil {
 			continue
 		}
