@@ -4,9 +4,11 @@
 # Usage: scripts/bench-store.sh [COPIES]   (default 65: ~1.0 M resources). Set BENCH_DIR to keep the
 # scaled input between runs. Needs versitygw (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0).
 # Prints, for each OUTPUT+PHI place, input MB/s (wall) and peak RSS. INPUT is a local folder both times.
+# FORMAT=deltalake|parquet|ndjson picks the output format (default ndjson, as in README's figures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 copies=${1:-65}
+format=${FORMAT:-ndjson}
 work=${BENCH_DIR:-$(mktemp -d)}
 vgw=${CUMULUS_TEST_VERSITYGW:-$(go env GOPATH)/bin/versitygw}
 trap '[ -n "${vgw_pid:-}" ] && kill "$vgw_pid"; [ -z "${BENCH_DIR:-}" ] && rm -rf "$work"' EXIT
@@ -35,7 +37,7 @@ export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=bench AWS_
 printf "input: %d resources, %.1f MB of ndjson (uncompressed)\n" "$resources" "$(awk -v b="$in_bytes" 'BEGIN{print b/1e6}')"
 measure() { # NAME OUTPUT PHI
   /usr/bin/time -v "$work/cumulus-etl" etl "$work/input" "$2" "$3" \
-    --export-group bench --export-timestamp 2024-01-01T00:00:00Z >"$work/stdout" 2>"$work/time" || { cat "$work/stdout" "$work/time"; exit 1; }
+    --output-format "$format" --export-group bench --export-timestamp 2024-01-01T00:00:00Z >"$work/stdout" 2>"$work/time" || { cat "$work/stdout" "$work/time"; exit 1; }
   awk -F': ' -v name="$1" -v b="$in_bytes" '
     /Elapsed \(wall clock\)/ {n=split($2,a,":"); w=0; for(i=1;i<=n;i++) w=w*60+a[i]}
     /Maximum resident set size/ {k=$2}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +14,11 @@ import (
 	"time"
 
 	"cumulus-etl/internal/cli/clitest"
+	"cumulus-etl/internal/etl"
 	"cumulus-etl/internal/input/inputtest"
 	"cumulus-etl/internal/store"
 	"cumulus-etl/internal/store/s3test"
 	"cumulus-etl/internal/synth"
-	"cumulus-etl/internal/tables"
 )
 
 // Issue 8: the ETL on a real S3 server (versitygw), run as the built binary.
@@ -77,7 +78,10 @@ func download(t *testing.T, s store.Store, dir string) {
 
 // tablesOf reads every table of OUTPUT (local or S3) as ReadRows sees it: sorted rows by table.
 // etl__completion rows carry the run's time, so only their table names are kept.
-func tablesOf(t *testing.T, s store.Store) map[string][]string {
+func tablesOf(t *testing.T, s store.Store) map[string][]string { return tablesAs(t, "ndjson", s) }
+
+// tablesAs is tablesOf for OUTPUT written in the named output format.
+func tablesAs(t *testing.T, format string, s store.Store) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
 	names := map[string]bool{}
@@ -87,23 +91,7 @@ func tablesOf(t *testing.T, s store.Store) map[string][]string {
 		}
 		return nil
 	})
-	format := &tables.NDJSON{Store: s, BatchSize: 1}
-	out := map[string][]string{}
-	for name := range names {
-		var rows []string
-		if err := format.ReadRows(ctx, name, func(row []byte) error {
-			if name == "etl__completion" {
-				row = []byte(strings.Split(strings.Split(string(row), `"table_name":"`)[1], `"`)[0])
-			}
-			rows = append(rows, string(row))
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(rows)
-		out[name] = rows
-	}
-	return out
+	return rowsOf(t, formatFor(t, format, s), slices.Sorted(maps.Keys(names)))
 }
 
 func sameTables(t *testing.T, what string, got, want map[string][]string) {
@@ -173,35 +161,48 @@ func TestS3_ETLFromS3InputEqualsLocalRun_RerunReusesCodebook_NoPlantedPHI(t *tes
 // of a run and comes back: the run fails, every table still reads as a whole (the previous
 // version), and the next run takes over the dead run's locks and completes.
 func TestS3_ServerStoppedMidRun_TablesStayReadable_RerunCompletes(t *testing.T) {
-	srv := s3test.Start(t)
-	srv.Setenv(t)
-	t.Setenv("AWS_MAX_ATTEMPTS", "2") // fail fast while the server is down
-	bucket := "s3://" + srv.Bucket(t)
 	in := filepath.Join(t.TempDir(), "in")
 	if _, err := synth.Scale(inputtest.SampleExport(t), in, 6, synth.ScaleOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{in, bucket + "/out", bucket + "/phi"}
+	for _, format := range etl.OutputFormats {
+		t.Run(format, func(t *testing.T) { serverStoppedMidRun(t, in, format) })
+	}
+}
+
+func serverStoppedMidRun(t *testing.T, in, format string) {
+	srv := s3test.Start(t)
+	srv.Setenv(t)
+	t.Setenv("AWS_MAX_ATTEMPTS", "2") // fail fast while the server is down
+	bucket := "s3://" + srv.Bucket(t)
+	args := []string{in, bucket + "/out", bucket + "/phi", "--output-format", format}
 	began := time.Now()
 	if r := clitest.Run(t, "", args...); r.Code != 0 {
 		t.Fatalf("first run exited %d:\n%s", r.Code, r.Stderr)
 	}
 	took := time.Since(began)
 	out := openStore(t, bucket+"/out")
-	before := tablesOf(t, out)
+	before := tablesAs(t, format, out)
+	if len(before["observation"]) == 0 {
+		t.Fatal("no observation rows after the first run")
+	}
 
+	jobs := countObjects(t, out, "JobConfig")
 	cmd := exec.Command(clitest.Binary(t), args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(took / 3)
+	// Stop the server once the run has started its job (its tables come next), a little later.
+	for deadline := time.Now().Add(took); countObjects(t, out, "JobConfig") == jobs && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(took / 8)
 	srv.Stop()
-	err := cmd.Wait()
-	if err == nil {
+	if err := cmd.Wait(); err == nil {
 		t.Log("the run finished before the server stopped; the rest still checks recovery")
 	}
 	srv.Restart(t)
-	during := tablesOf(t, out)
+	during := tablesAs(t, format, out)
 	for name, rows := range before {
 		if name == "etl__completion" {
 			continue // a log: it may hold the failed run's rows for the tables it finished
@@ -213,10 +214,20 @@ func TestS3_ServerStoppedMidRun_TablesStayReadable_RerunCompletes(t *testing.T) 
 	if r := clitest.Run(t, "", args...); r.Code != 0 {
 		t.Fatalf("rerun after the outage exited %d:\n%s", r.Code, r.Stderr)
 	}
-	after := tablesOf(t, out)
+	after := tablesAs(t, format, out)
 	delete(after, "etl__completion")
 	delete(before, "etl__completion")
 	sameTables(t, "after the rerun", after, before)
+}
+
+// countObjects counts the objects under dir of s.
+func countObjects(t *testing.T, s store.Store, dir string) int {
+	t.Helper()
+	n := 0
+	if err := s.List(context.Background(), dir, func(store.Info) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestS3_TwoRunsCannotBothWrite: a run whose S3 table another live run holds exits 60 naming it;
