@@ -43,5 +43,5 @@ measure() { # NAME OUTPUT PHI
     /Maximum resident set size/ {k=$2}
     END {printf "%-6s wall %.2f s, %.1f MB/s, peak RSS %.1f MB\n", name, w, b/1e6/w, k/1024}' "$work/time"
 }
-measure local "$work/out" "$work/phi"
-measure s3 s3://bench/out s3://bench/phi
+measure local "$work/out-$format" "$work/phi"
+measure s3 "s3://bench/out-$format" s3://bench/phi
