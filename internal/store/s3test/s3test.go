@@ -27,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"cumulus-etl/internal/scratch"
 )
 
 // The keys of the test servers.
@@ -63,12 +65,14 @@ func Shared(t testing.TB) *Server {
 		if bin == "" {
 			return
 		}
-		dir, err := os.MkdirTemp("", "cumulus-s3test-")
+		// A scratch folder: outlives this test process (nothing ends it), so the next test process
+		// on the machine removes it once this one is gone.
+		dir, err := scratch.New("")
 		if err != nil {
 			shared.err = err
 			return
 		}
-		shared.srv, shared.err = start(bin, dir)
+		shared.srv, shared.err = start(bin, dir.Path())
 	})
 	if shared.err != nil {
 		t.Fatalf("starting versitygw: %v", shared.err)
