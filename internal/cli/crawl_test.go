@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/fhir/fhirtest"
 )
 
@@ -213,12 +215,19 @@ func TestCrawl_ExitCodes(t *testing.T) {
 		})
 	}
 	t.Run("a failing patient", func(t *testing.T) {
-		e.FailSearch("Condition", e.patients[1], fhirtest.Status(400))
+		connectRetry = fhir.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
+		t.Cleanup(func() { connectRetry = fhir.RetryPolicy{} })
+		e.FailSearch("Condition", e.patients[1], fhirtest.Outcome(503, "transient", "busy with "+e.patients[1]))
 		defer e.FailSearch("Condition", e.patients[1], nil)
 		dir := filepath.Join(tmp, "g")
 		_, stderr := e.run(t, ExitCrawlPatientsFailed, "export", e.BaseURL, dir, "--id-file", ids, "--quiet")
-		if !strings.Contains(stderr, "1 patients failed: 1 × Condition: HTTP 400") || strings.Contains(stderr, e.patients[1]) {
-			t.Errorf("want the count by reason and no patient id:\n%s", stderr)
+		if !strings.Contains(stderr, "1 patients failed: 1 × Condition: HTTP 503") || !strings.Contains(stderr, "retrying") {
+			t.Errorf("want the retries and the count by reason:\n%s", stderr)
+		}
+		for _, id := range e.patients[:3] {
+			if strings.Contains(stderr, id) {
+				t.Errorf("a patient id is printed (retry warnings and failures name no patient):\n%s", stderr)
+			}
 		}
 		if code, _, stderr := runCLI(t, dir, filepath.Join(tmp, "g-out"), filepath.Join(tmp, "phi")); code != ExitBulkExportFailed ||
 			!strings.Contains(stderr, "crawl that has not finished") {

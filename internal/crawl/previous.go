@@ -1,7 +1,6 @@
 package crawl
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -43,9 +42,9 @@ func (r *run) previousCohort(ctx context.Context, pl *plan) (*sortedFile, error)
 
 // countUnresolved counts the identifiers listed in the file at path (0 when there is none).
 func countUnresolved(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
+	n := -1 // the header
+	if err := eachLine(path, func([]byte) error { n++; return nil }); err != nil {
 		return 0
 	}
-	return max(0, bytes.Count(b, []byte("\n"))-1)
+	return max(0, n)
 }

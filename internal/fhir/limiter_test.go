@@ -2,9 +2,11 @@ package fhir_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"cumulus-etl/internal/fhir"
+	"cumulus-etl/internal/fhir/fhirtest"
 )
 
 // TestLimiter_HalvesOnThrottleGrowsBack (adaptive concurrency, ST-05): a throttle halves the
@@ -53,5 +55,40 @@ func TestLimiter_HalvesOnThrottleGrowsBack(t *testing.T) {
 	cancel()
 	if err := full.Acquire(cancelled); err == nil {
 		t.Error("Acquire on a full limiter ignored a cancelled context")
+	}
+}
+
+// TestLimiter_ObserveHalvesOnRetried429 (ST-05): requests sent with Observe halve the limit each
+// time the client retries a 429 or 503 (Retry-After waited), not for other retried statuses.
+func TestLimiter_ObserveHalvesOnRetried429(t *testing.T) {
+	s := fhirtest.NewServer(t)
+	s.Handle("GET Observation", (&okRoute{}).handle)
+	c := newClient(t, s, s.Options("Observation"))
+	l := fhir.NewLimiter(8, 8)
+	s.Fail("Observation", fhirtest.RetryAfter(429, "1"), fhirtest.Status(503), fhirtest.Status(502))
+	if _, err := get(l.Observe(context.Background()), c, "Observation"); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Current(); got != 2 {
+		t.Errorf("limit %d after a 429, a 503 and a 502, want 8/2/2 = 2", got)
+	}
+}
+
+// TestCapabilities_SearchParamsAndInteractions: each resource's search parameters and
+// interactions are read from the CapabilityStatement (a crawl picks its patient parameter from
+// them); Oracle Health is told by its publisher.
+func TestCapabilities_SearchParamsAndInteractions(t *testing.T) {
+	s := fhirtest.NewServer(t, fhirtest.WithPublisher("Oracle Health"), fhirtest.WithSearchTypes(
+		fhirtest.SearchType{Type: "Condition", Params: []string{"patient", "subject", "_lastUpdated"}},
+		fhirtest.SearchType{Type: "Patient", Params: []string{"_id"}}))
+	caps := newClient(t, s, s.Options("Condition")).Capabilities()
+	if got := caps.SearchParams["Condition"]; !slices.Equal(got, []string{"patient", "subject", "_lastUpdated"}) {
+		t.Errorf("Condition's search parameters %v", got)
+	}
+	if got := caps.Interactions["Group"]; !slices.Contains(got, "read") {
+		t.Errorf("Group's interactions %v", got)
+	}
+	if !caps.IsOracle() || caps.IsEpic() {
+		t.Errorf("IsOracle %v, IsEpic %v", caps.IsOracle(), caps.IsEpic())
 	}
 }

@@ -5,6 +5,7 @@ package redact
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -20,9 +21,17 @@ var secretPrefixes = []string{"x-amz-", "x-goog-"}
 // Key-Pair-Id and Policy (CloudFront), credential, secret, password, session, auth.
 var secretWords = []string{"sig", "token", "code", "key", "policy", "credential", "secret", "passw", "session", "auth", "jwt"}
 
+// patientParams are FHIR search parameters whose values name a patient (a Patient id, an MRN):
+// PHI, which a crawl's search URLs carry and which must not reach terminals and logs either.
+// Modifiers and chains count (patient:Patient, subject.identifier).
+var patientParams = []string{"patient", "subject", "_id", "identifier"}
+
 // Secret reports whether a query parameter's value must not be shown.
 func Secret(name string) bool {
 	lower := strings.ToLower(name)
+	if base, _, _ := strings.Cut(lower, ":"); slices.Contains(patientParams, strings.SplitN(base, ".", 2)[0]) {
+		return true
+	}
 	for _, p := range secretPrefixes {
 		if strings.HasPrefix(lower, p) {
 			return true

@@ -6,7 +6,8 @@ import (
 )
 
 // TestSignatureLikeParametersAreRedacted (issue 13 item 8, DL-04): signed-URL and token
-// parameters lose their values; the rest of the URL is kept as it was.
+// parameters, and search parameters that name a patient, lose their values; the rest of the URL
+// is kept as it was.
 func TestSignatureLikeParametersAreRedacted(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"https://s3.example/b/p.ndjson?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20300101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=abcd1234&part=1",
@@ -18,6 +19,11 @@ func TestSignatureLikeParametersAreRedacted(t *testing.T) {
 		{"https://user:pw@ehr.example/fhir", "https://user:REDACTED@ehr.example/fhir"},
 		{"https://ehr.example/fhir/Group/1/$export?_type=Patient,Condition", "https://ehr.example/fhir/Group/1/$export?_type=Patient,Condition"},
 		{"::not a url?token=x", "::not a url?REDACTED"},
+		// issue 14: a crawl's searches name patients (ids, MRNs): PHI stays out of messages too.
+		{"https://ehr.example/fhir/Observation?patient=p123&category=laboratory&_count=500",
+			"https://ehr.example/fhir/Observation?patient=REDACTED&category=laboratory&_count=500"},
+		{"https://ehr.example/fhir/Patient?identifier=urn%3Amrn%7CMRN-1&_id=x&subject:Patient=y&patient.identifier=z",
+			"https://ehr.example/fhir/Patient?identifier=REDACTED&_id=REDACTED&subject:Patient=REDACTED&patient.identifier=REDACTED"},
 	}
 	for _, tc := range cases {
 		if got := URL(tc.in); got != tc.want {
