@@ -318,3 +318,20 @@ func TestDefaultObservationFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestETLURL_CrawlWithFailedPatients (issue 14 item 3): etl URL stops when a crawl's patients
+// failed (exit 85, nothing written), unless --allow-export-errors says to load what it got.
+func TestETLURL_CrawlWithFailedPatients(t *testing.T) {
+	e := newSampleEHR(t)
+	e.FailSearch("Encounter", e.patients[0], fhirtest.Status(403))
+	tmp := t.TempDir()
+	args := []string{e.BaseURL + "Group/G1", filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"), "--export-mode", "crawl", "--quiet"}
+	e.run(t, ExitCrawlPatientsFailed, args...)
+	if _, err := os.Stat(filepath.Join(tmp, "out", "patient")); err == nil {
+		t.Error("tables were written although patients failed")
+	}
+	e.run(t, ExitOK, append(args, "--allow-export-errors")...)
+	if rows := readLines(t, filepath.Join(tmp, "out", "patient", "patient.000.ndjson")); len(rows) != len(e.patients)-1 {
+		t.Errorf("patient table has %d rows, want all but the failed one (%d)", len(rows), len(e.patients)-1)
+	}
+}

@@ -1,11 +1,13 @@
 package crawl
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,9 +117,15 @@ func TestCrawl_429Bursts(t *testing.T) {
 // TestCrawl_AdaptiveConcurrency (issue 14 item 3): against a server that refuses more than two
 // searches at once, the crawl backs off (429s halve its limit) and gets everything.
 func TestCrawl_AdaptiveConcurrency(t *testing.T) {
-	srv := newServer(t, 30, fhirtest.WithMaxInFlight(2))
+	srv := newServer(t, 30, fhirtest.WithMaxInFlight(2), fhirtest.WithSearchDelay(5*time.Millisecond))
 	copts := srv.Options(append(crawlTypes, "Group")...)
-	copts.Retry.MaxAttempts = 100 // the fake's sleeps are instant: many tries, no waiting
+	copts.Retry.MaxAttempts = 100 // many tries, each waiting 2 ms instead of the Retry-After second
+	var waits atomic.Int64
+	copts.Sleep = func(ctx context.Context, _ time.Duration) error {
+		waits.Add(1)
+		time.Sleep(2 * time.Millisecond)
+		return ctx.Err()
+	}
 	c := newClientWith(t, copts)
 	o := options(t, c, t.TempDir())
 	o.Concurrency, o.MaxConcurrency = 8, 8
@@ -125,7 +133,7 @@ func TestCrawl_AdaptiveConcurrency(t *testing.T) {
 	if n := count(exported(t, o.Dir)); n != 30*perPatientFiltered {
 		t.Errorf("%d resources, want %d", n, 30*perPatientFiltered)
 	}
-	if len(srv.Waits()) == 0 {
+	if waits.Load() == 0 {
 		t.Error("the server never throttled: the test proves nothing")
 	}
 }
