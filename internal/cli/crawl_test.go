@@ -325,7 +325,8 @@ func TestETLURL_CrawlWithFailedPatients(t *testing.T) {
 	e := newSampleEHR(t)
 	e.FailSearch("Encounter", e.patients[0], fhirtest.Status(403))
 	tmp := t.TempDir()
-	args := []string{e.BaseURL + "Group/G1", filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"), "--export-mode", "crawl", "--quiet"}
+	args := []string{e.BaseURL + "Group/G1", filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"), "--export-mode", "crawl", "--quiet",
+		"--output-format", "ndjson"}
 	e.run(t, ExitCrawlPatientsFailed, args...)
 	if _, err := os.Stat(filepath.Join(tmp, "out", "patient")); err == nil {
 		t.Error("tables were written although patients failed")

@@ -57,9 +57,10 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 	if err != nil {
 		return cleanup, err
 	}
-	if plan.window.Since != "" {
-		display.Warn("Only what changed since " + plan.window.Since + " is exported, and each table is replaced with the rows of this run: " +
-			"OUTPUT's tables will hold only the changes (load the whole series of exports to have everything)")
+	if plan.window.Since != "" && f.outputFormat != "deltalake" {
+		display.Warn("Only what changed since " + plan.window.Since + " is exported, and --output-format " + f.outputFormat +
+			" replaces each table with the rows of this run: OUTPUT's tables will hold only the changes " +
+			"(deltalake upserts them; or load the whole series of exports)")
 	}
 	res, err := runPlanned(ctx, display, client, rawURL, types, plan, f.export)
 	if err != nil && f.allowErrors && (errors.Is(err, bulk.ErrServerReportedErrors) || errors.Is(err, crawl.ErrPatientsFailed)) {
