@@ -37,7 +37,7 @@ func (t *Table) Optimize(ctx context.Context, opts WriteOptions) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		err = pf.ReadRows(fw.write)
+		_, err = fw.copyFrom(pf, func(int64) bool { return true })
 		done()
 		if err != nil {
 			return 0, err
