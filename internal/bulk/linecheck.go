@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 )
 
@@ -10,12 +11,17 @@ import (
 // want (DL-10, DL-11, DL-13). It checks structure (brackets, strings, escapes, allowed bytes
 // outside strings), which catches truncation, HTML pages and wrong types; the ETL parses fully.
 // CRLF, blank lines, a missing final newline and a leading BOM are accepted (EC-17).
+//
+// Each buffer is scanned in one loop over its bytes, driven by byte-class tables, with the state
+// in local variables and the runs that change nothing (string contents, numbers, whitespace)
+// taken a run at a time: a resource is mostly strings, and a fifth of its bytes are structure,
+// so the cost per structural byte is what sets the speed (issue 12).
 type lineChecker struct {
 	want    string
 	maxLine int64
 
 	line      int64 // 1-based number of the line being read
-	lineLen   int64
+	lineLen   int64 // bytes of the current line before the current buffer
 	resources int64
 	offset    int64 // bytes seen, for the BOM check
 
@@ -26,47 +32,92 @@ type lineChecker struct {
 	escape   bool
 	keyNext  bool // at depth 1, the next string is a key
 	capture  int  // 0 none, 1 key, 2 resourceType value
-	buf      []byte
+	buf      [maxCapture]byte
+	bufLen   int
 	rtNext   bool // the key just read was resourceType
-	rtype    string
+	rtype    [maxCapture]byte
+	rtLen    int // 0: no resourceType seen on this line
 }
+
+// maxCapture bounds the keys and values the checker remembers: longer ones are not resourceType.
+const maxCapture = 64
 
 func newLineChecker(want string, maxLine int64) *lineChecker {
-	return &lineChecker{want: want, maxLine: maxLine, line: 1, buf: make([]byte, 0, 64)}
+	return &lineChecker{want: want, maxLine: maxLine, line: 1}
 }
 
-// Write checks p. Its error names the line number.
-func (c *lineChecker) Write(p []byte) (int, error) {
-	for i := 0; i < len(p); i++ {
-		if c.inString && !c.escape && c.capture == 0 {
-			i += c.skipString(p[i:])
-			if i >= len(p) {
-				break
-			}
-		}
-		if err := c.step(p[i]); err != nil {
-			return i, err
-		}
-	}
-	return len(p), nil
-}
+// Byte classes outside strings.
+const (
+	clsInvalid = iota // anything not below
+	clsBare           // whitespace, digits, signs and the letters of true, false and null
+	clsQuote          // "
+	clsOpen           // { [
+	clsClose          // } ]
+	clsComma          // ,
+	clsColon          // :
+	clsNewline        // \n
+)
 
-// skipString consumes plain string bytes (up to a quote, backslash or newline) in bulk, which
-// is where most of an ndjson line's bytes are.
-func (c *lineChecker) skipString(p []byte) int {
-	span := p
-	for _, stop := range []byte{'"', '\\', '\n'} {
-		if k := bytes.IndexByte(span, stop); k >= 0 {
-			span = span[:k]
+var (
+	// outsideClass classifies the bytes outside strings.
+	outsideClass = func() (t [256]uint8) {
+		for _, b := range []byte(" \t\r0123456789+-.eEtrufalsn") {
+			t[b] = clsBare
 		}
+		t['"'], t['{'], t['['], t['}'], t[']'], t[','], t[':'], t['\n'] = clsQuote, clsOpen, clsOpen, clsClose, clsClose, clsComma, clsColon, clsNewline
+		return t
+	}()
+	// stringPlain marks the bytes a string's content runs over: all but the quote, the
+	// backslash and the newline (which would end the line inside the string).
+	stringPlain = func() (t [256]bool) {
+		for i := range t {
+			t[i] = i != '"' && i != '\\' && i != '\n'
+		}
+		return t
+	}()
+)
+
+// The states of the fast scan (see Write): outside strings, in a string, after a backslash in a
+// string; stop hands the byte to the full logic.
+const (
+	fastOutside = 0 << 8 // each state is a row of 256 entries in a fast table
+	fastString  = 1 << 8
+	fastEscape  = 2 << 8
+	fastStop    = 3 << 8
+)
+
+// fastDeep and fastTop are the fast scan's transitions below the top level and at it. Brackets,
+// newlines and bytes that are not JSON stop it everywhere; at the top level every byte outside
+// strings stops it too (they decide which string is a key or the resourceType).
+var fastDeep, fastTop = fastTables()
+
+func fastTables() (deep, top [1024]uint16) {
+	for b := range 256 {
+		out := uint16(fastStop)
+		switch outsideClass[b] {
+		case clsBare, clsComma, clsColon:
+			out = fastOutside
+		case clsQuote:
+			out = fastString
+		}
+		deep[fastOutside|b], top[fastOutside|b] = out, out
+		if c := outsideClass[b]; c == clsComma || c == clsColon || c == clsQuote || c == clsBare {
+			top[fastOutside|b] = fastStop
+		}
+		str := uint16(fastString)
+		switch b {
+		case '"':
+			str = fastOutside
+		case '\\':
+			str = fastEscape
+		case '\n':
+			str = fastStop
+		}
+		deep[fastString|b], top[fastString|b] = str, str
+		deep[fastEscape|b], top[fastEscape|b] = fastString, fastString
+		deep[fastStop|b], top[fastStop|b] = fastStop, fastStop
 	}
-	n := int64(len(span))
-	if c.lineLen+n > c.maxLine {
-		n = c.maxLine - c.lineLen // let step report the limit
-	}
-	c.offset += n
-	c.lineLen += n
-	return int(n)
+	return deep, top
 }
 
 // checkError is a line that is not what the manifest promised.
@@ -81,134 +132,360 @@ func (c *lineChecker) fail(format string, args ...any) error {
 	return &checkError{line: c.line, msg: fmt.Sprintf(format, args...)}
 }
 
-func (c *lineChecker) step(b byte) error {
-	c.offset++
-	c.lineLen++
-	if c.lineLen > c.maxLine {
-		return c.fail("longer than the %d-byte limit", c.maxLine)
-	}
-	if c.inString {
-		return c.stringByte(b)
-	}
-	if !c.started {
-		return c.lineStart(b)
-	}
-	if c.closed {
-		switch b {
-		case '\n':
-			return c.endLine()
-		case ' ', '\t', '\r':
-			return nil
+// Write checks p. Its error names the line number. Whole lines of p that hold no backslash
+// take wholeLine's path; the others, and lines cut by p's ends, are scanned by the state machine.
+func (c *lineChecker) Write(p []byte) (int, error) {
+	for done := 0; done < len(p); {
+		rest := p[done:]
+		nl := bytes.IndexByte(rest, '\n')
+		if nl >= 0 && !c.midLine() && c.wholeLine(rest[:nl]) {
+			c.offset += int64(nl + 1)
+			done += nl + 1
+			continue
 		}
-		return c.fail("unexpected %q after the JSON object", b)
+		end := len(rest)
+		if nl >= 0 {
+			end = nl + 1
+		}
+		if n, err := c.scan(rest[:end]); err != nil {
+			return done + n, err
+		}
+		done += end
 	}
-	switch b {
-	case '"':
-		c.inString = true
-		if len(c.stack) == 1 {
-			c.buf = c.buf[:0]
-			c.capture = 0
-			if c.keyNext {
-				c.capture = 1
-			} else if c.rtNext {
-				c.capture = 2
+	return len(p), nil
+}
+
+// midLine reports whether the state machine is inside a line begun in an earlier buffer.
+func (c *lineChecker) midLine() bool { return c.started || c.lineLen > 0 }
+
+// wholeLine checks one complete line (without its newline) that starts at a line start, the
+// fast way, and counts it when it is an object of the right type. It accepts only lines the
+// state machine accepts, and only those that start with '{' and hold no backslash (so every
+// quote opens or closes a string): it jumps from quote to quote, looking at the bytes between
+// strings only. Anything else (an error to report, a blank line, a BOM) returns false, for the
+// state machine to judge with its own messages.
+func (c *lineChecker) wholeLine(line []byte) bool {
+	if len(line) == 0 || line[0] != '{' || int64(len(line))+1 > c.maxLine || bytes.IndexByte(line, '\\') >= 0 {
+		return false
+	}
+	stack := append(c.stack[:0], '{')
+	keyNext, rtNext := true, false
+	var rtype []byte
+	i := 1
+	for ; i < len(line) && len(stack) > 0; i++ {
+		b := line[i]
+		top := len(stack) == 1
+		switch outsideClass[b] {
+		case clsQuote:
+			k := bytes.IndexByte(line[i+1:], '"')
+			if k < 0 {
+				return false
 			}
+			if top {
+				str := line[i+1 : i+1+k]
+				switch {
+				case keyNext:
+					rtNext = string(str) == "resourceType"
+				case rtNext && len(str) <= maxCapture:
+					rtype, rtNext = str, false
+				}
+			}
+			i += k + 1
+		case clsBare:
+			if top {
+				rtNext = false
+			}
+		case clsOpen:
+			stack = append(stack, b)
+			rtNext = false
+		case clsClose:
+			open := byte('{')
+			if b == ']' {
+				open = '['
+			}
+			if stack[len(stack)-1] != open {
+				return false
+			}
+			stack = stack[:len(stack)-1]
+		case clsComma:
+			if top {
+				keyNext, rtNext = true, false
+			}
+		case clsColon:
+			if top {
+				keyNext = false
+			}
+		default:
+			return false
 		}
-	case '{', '[':
+	}
+	c.stack = stack[:0]
+	if len(stack) > 0 || len(rtype) == 0 || (c.want != "" && string(rtype) != c.want) {
+		return false
+	}
+	for ; i < len(line); i++ {
+		if b := line[i]; b != ' ' && b != '\t' && b != '\r' {
+			return false
+		}
+	}
+	c.resources++
+	c.line++
+	return true
+}
+
+// scan runs the state machine over p.
+func (c *lineChecker) scan(p []byte) (int, error) {
+	begin := 0 // where the current line starts in p (0 when it started in an earlier buffer)
+	i := 0
+	for i < len(p) {
+		if !c.started || c.closed {
+			newline, err := c.outsideObject(p[i], c.offset+int64(i)+1)
+			if err != nil {
+				return i, err
+			}
+			if i++; newline {
+				if err := c.checkLength(int64(i - begin)); err != nil {
+					return i, err
+				}
+				if err := c.endLine(); err != nil {
+					return i, err
+				}
+				c.lineLen, begin = 0, i
+			}
+			continue
+		}
+		if c.capture != 0 { // a key or resourceType value cut by the buffer's end: byte by byte
+			if err := c.captureByte(p[i]); err != nil {
+				return i, err
+			}
+			i++
+			continue
+		}
+		// The fast scan: one table lookup per byte until a byte needs the logic below.
+		tbl := &fastDeep
+		if len(c.stack) == 1 {
+			tbl = &fastTop
+		}
+		st := uint16(fastOutside)
+		if c.escape {
+			st = fastEscape
+		} else if c.inString {
+			st = fastString
+		}
+		for i < len(p) {
+			if st == fastString {
+				i = skipStringWords(p, i)
+				if i == len(p) {
+					break
+				}
+			}
+			next := tbl[(st|uint16(p[i]))&1023]
+			if next == fastStop {
+				break
+			}
+			st = next
+			i++
+		}
+		c.inString, c.escape = st != fastOutside, st == fastEscape
+		if i == len(p) {
+			break
+		}
+		if c.inString { // only a newline stops a string
+			return i, c.fail("truncated JSON object (line ends inside a string)")
+		}
+		n, err := c.structural(p[i:])
+		if err != nil {
+			return i, err
+		}
+		i += n
+	}
+	c.offset += int64(len(p))
+	c.lineLen += int64(len(p) - begin)
+	if err := c.checkLength(0); err != nil {
+		return len(p), err
+	}
+	return len(p), nil
+}
+
+// skipStringWords skips, eight bytes at a time, the words of p from i that hold no quote,
+// backslash or newline, and returns where it stopped.
+func skipStringWords(p []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(p); i += 8 {
+		w := binary.LittleEndian.Uint64(p[i:])
+		q, bs, nl := w^(ones*'"'), w^(ones*'\\'), w^(ones*'\n')
+		if ((q-ones)&^q|(bs-ones)&^bs|(nl-ones)&^nl)&highs != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// rtKey is the top-level key the checker looks for, with its closing quote.
+var rtKey = []byte(`resourceType"`)
+
+// structural handles the byte p[0] outside strings in the line's object, one the fast scan
+// stopped at, and returns how many bytes it consumed. A top-level key or resourceType value
+// that lies whole in p is read at once; one cut by the buffer's end is captured byte by byte.
+func (c *lineChecker) structural(p []byte) (int, error) {
+	b := p[0]
+	top := len(c.stack) == 1
+	switch outsideClass[b] {
+	case clsQuote: // only at the top level
+		switch {
+		case c.keyNext && len(p) > len(rtKey):
+			if bytes.HasPrefix(p[1:], rtKey) {
+				c.rtNext = true
+				return 1 + len(rtKey), nil
+			}
+			c.rtNext = false
+			c.inString = true // another key: the fast scan reads it
+		case c.keyNext:
+			c.inString = true
+			c.startCapture()
+		case c.rtNext:
+			if k := bytes.IndexByte(p[1:min(len(p), maxCapture+2)], '"'); k > 0 && bytes.IndexAny(p[1:1+k], "\\\n") < 0 {
+				c.rtLen = copy(c.rtype[:], p[1:1+k])
+				c.rtNext = false
+				return k + 2, nil
+			}
+			c.inString = true
+			c.startCapture()
+		default:
+			c.inString = true
+		}
+	case clsOpen:
 		c.stack = append(c.stack, b)
 		c.rtNext = false
-	case '}', ']':
-		open := byte('{')
-		if b == ']' {
-			open = '['
+	case clsClose:
+		if err := c.closeBracket(b); err != nil {
+			return 0, err
 		}
-		if len(c.stack) == 0 || c.stack[len(c.stack)-1] != open {
-			return c.fail("unbalanced %q", b)
-		}
-		c.stack = c.stack[:len(c.stack)-1]
-		c.closed = len(c.stack) == 0
-	case ',':
-		if len(c.stack) == 1 {
+	case clsComma:
+		if top {
 			c.keyNext, c.rtNext = true, false
 		}
-	case ':':
-		if len(c.stack) == 1 {
+	case clsColon:
+		if top {
 			c.keyNext = false
 		}
-	case '\n':
-		return c.fail("truncated JSON object (line ends inside it)")
+	case clsNewline:
+		return 0, c.fail("truncated JSON object (line ends inside it)")
+	case clsBare:
+		c.rtNext = false // only at the top level: the fast scan takes the others
 	default:
-		if !jsonBareByte[b] {
-			return c.fail("unexpected %q: not JSON", b)
-		}
-		if len(c.stack) == 1 {
-			c.rtNext = false
-		}
+		return 0, c.fail("unexpected %q: not JSON", b)
 	}
-	return nil
+	return 1, nil
 }
 
-func (c *lineChecker) lineStart(b byte) error {
-	switch {
-	case b == '\n':
-		c.line++
-		c.lineLen = 0
-		return nil
-	case b == ' ' || b == '\t' || b == '\r':
-		return nil
-	case c.offset <= 3 && (b == 0xEF || b == 0xBB || b == 0xBF) && c.line == 1:
-		return nil // UTF-8 byte order mark
-	case b == '{':
-		c.started = true
-		c.stack = append(c.stack[:0], '{')
-		c.keyNext = true
-		return nil
-	}
-	return c.fail("not a JSON object (starts with %q)", b)
-}
-
-func (c *lineChecker) stringByte(b byte) error {
+// captureByte reads one byte of a string being remembered.
+func (c *lineChecker) captureByte(b byte) error {
 	switch {
 	case c.escape:
 		c.escape = false
 	case b == '\\':
-		c.escape = true
-		c.capture = 0 // escaped keys/values are never "resourceType"
-		return nil
+		c.escape, c.capture = true, 0 // escaped keys and values are never "resourceType"
 	case b == '"':
 		c.inString = false
-		switch c.capture {
-		case 1:
-			c.rtNext = string(c.buf) == "resourceType"
-		case 2:
-			c.rtype, c.rtNext = string(c.buf), false
-		}
-		c.capture = 0
-		return nil
+		c.endCapture()
 	case b == '\n':
 		return c.fail("truncated JSON object (line ends inside a string)")
-	}
-	if c.capture != 0 {
-		if len(c.buf) < 64 {
-			c.buf = append(c.buf, b)
-		} else {
-			c.capture = 0
-		}
+	case c.bufLen < maxCapture:
+		c.buf[c.bufLen] = b
+		c.bufLen++
+	default:
+		c.capture = 0
 	}
 	return nil
 }
 
+// checkLength fails when the current line, with more bytes of this buffer, is over the limit.
+func (c *lineChecker) checkLength(more int64) error {
+	if c.lineLen+more > c.maxLine {
+		return c.fail("longer than the %d-byte limit", c.maxLine)
+	}
+	return nil
+}
+
+// startCapture begins a string at the top level: remember it when it is a key or the value of
+// resourceType.
+func (c *lineChecker) startCapture() {
+	c.bufLen, c.capture = 0, 0
+	if c.keyNext {
+		c.capture = 1
+	} else if c.rtNext {
+		c.capture = 2
+	}
+}
+
+// endCapture ends a remembered string.
+func (c *lineChecker) endCapture() {
+	if c.capture == 1 {
+		c.rtNext = string(c.buf[:c.bufLen]) == "resourceType"
+	} else {
+		c.rtype, c.rtLen, c.rtNext = c.buf, c.bufLen, false
+	}
+	c.capture = 0
+}
+
+// closeBracket closes the innermost bracket, which must be the same kind.
+func (c *lineChecker) closeBracket(b byte) error {
+	open := byte('{')
+	if b == ']' {
+		open = '['
+	}
+	if len(c.stack) == 0 || c.stack[len(c.stack)-1] != open {
+		return c.fail("unbalanced %q", b)
+	}
+	c.stack = c.stack[:len(c.stack)-1]
+	c.closed = len(c.stack) == 0
+	return nil
+}
+
+// outsideObject consumes one byte before a line's object or after it; offset counts the bytes
+// seen, this one included. newline says it was the newline that ends the line (see endLine).
+func (c *lineChecker) outsideObject(b byte, offset int64) (newline bool, err error) {
+	if c.closed {
+		switch b {
+		case '\n':
+			return true, nil
+		case ' ', '\t', '\r':
+			return false, nil
+		}
+		return false, c.fail("unexpected %q after the JSON object", b)
+	}
+	switch {
+	case b == '\n':
+		return true, nil
+	case b == ' ' || b == '\t' || b == '\r':
+		return false, nil
+	case offset <= 3 && (b == 0xEF || b == 0xBB || b == 0xBF) && c.line == 1:
+		return false, nil // UTF-8 byte order mark
+	case b == '{':
+		c.started = true
+		c.stack = append(c.stack[:0], '{')
+		c.keyNext = true
+		return false, nil
+	}
+	return false, c.fail("not a JSON object (starts with %q)", b)
+}
+
+// endLine ends a line: a blank one, or one whose object is complete and must be of the right type.
 func (c *lineChecker) endLine() error {
-	if c.rtype == "" {
+	if !c.started {
+		c.line++
+		return nil
+	}
+	if c.rtLen <= 0 {
 		return c.fail("JSON object has no resourceType")
 	}
-	if c.want != "" && c.rtype != c.want {
-		return c.fail("resourceType %q where the manifest says %q", c.rtype, c.want)
+	if c.want != "" && string(c.rtype[:c.rtLen]) != c.want {
+		return c.fail("resourceType %q where the manifest says %q", c.rtype[:c.rtLen], c.want)
 	}
 	c.resources++
 	c.line++
-	c.lineLen = 0
-	c.started, c.closed, c.rtype, c.rtNext = false, false, "", false
+	c.started, c.closed, c.rtLen, c.rtNext = false, false, 0, false
 	return nil
 }
 
@@ -222,11 +499,3 @@ func (c *lineChecker) Close() error {
 	}
 	return nil
 }
-
-// jsonBareByte lists the bytes allowed outside strings: whitespace, numbers and literals.
-var jsonBareByte = func() (t [256]bool) {
-	for _, b := range []byte(" \t\r0123456789+-.eEtrufalsn") {
-		t[b] = true
-	}
-	return t
-}()

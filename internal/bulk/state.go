@@ -3,6 +3,8 @@ package bulk
 import (
 	"bufio"
 	"crypto/sha256"
+	"hash"
+	"hash/crc32"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -119,11 +121,22 @@ func sameExport(saved, requested string) bool {
 	return norm(a) == norm(b)
 }
 
+// newFileChecksum returns the integrity check the journal records for a downloaded file: CRC-32C
+// (Castagnoli), with the size. The journal detects files changed, cut short or damaged since
+// they were downloaded, which is what CRC-32C is made for (ext4 and Btrfs use it for the same);
+// it needs no cryptographic hash, since anyone who can change a file in DIR can change the
+// journal beside it, and CRC-32C runs in hardware at some 18 GB/s where SHA-256 ran at under
+// 1 GB/s, a seventh of the export's CPU (issue 12).
+func newFileChecksum() hash.Hash32 { return crc32.New(castagnoli) }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // journalEntry records one completed file (path relative to DIR).
 type journalEntry struct {
 	File      string `json:"file"`
 	Size      int64  `json:"size"`
-	SHA256    string `json:"sha256"`
+	CRC32C    string `json:"crc32c,omitempty"` // what downloads record: see fileChecksum
+	SHA256    string `json:"sha256,omitempty"` // what earlier versions, and KeepRewritten, record
 	Resources int64  `json:"resources"`
 }
 
@@ -137,7 +150,7 @@ type journal struct {
 }
 
 // openJournal loads the journal and keeps only entries whose file still has the recorded size
-// and sha256; anything else will be downloaded again.
+// and checksum; anything else will be downloaded again.
 func openJournal(dir string) (*journal, error) {
 	j := &journal{dir: dir, done: map[string]journalEntry{}}
 	f, err := os.Open(filepath.Join(stateDir(dir), "journal.jsonl"))
@@ -173,9 +186,13 @@ func verifyFile(path string, e journalEntry) bool {
 		return false
 	}
 	defer f.Close()
-	h := sha256.New()
+	var h hash.Hash = newFileChecksum()
+	want := e.CRC32C
+	if want == "" {
+		h, want = sha256.New(), e.SHA256
+	}
 	n, err := io.Copy(h, f)
-	return err == nil && n == e.Size && hex.EncodeToString(h.Sum(nil)) == e.SHA256
+	return err == nil && n == e.Size && want != "" && hex.EncodeToString(h.Sum(nil)) == want
 }
 
 // complete returns the entry for a file already downloaded.

@@ -27,6 +27,7 @@ type exportConfig struct {
 	since, until, resume         string
 	post, cancel, partial, quiet bool
 	maxPollInterval              time.Duration
+	parallel                     int         // --parallel: downloads at once per host (0: adaptive)
 	fhirURL                      string      // --fhir-url: the FHIR base, a prefix of the export URL
 	inline                       inlineFlags // export --inline
 	crawl                        crawlFlags  // --export-mode, the crawl's cohort, --since-mode
@@ -86,6 +87,8 @@ func addExportFlags(f *pflag.FlagSet, c *exportConfig) {
 	f.BoolVar(&c.partial, "partial-manifests", false, "ask for partial manifests and download files while the export runs")
 	f.BoolVar(&c.quiet, "quiet", false, "print only warnings and errors during the export")
 	addCrawlFlags(f, &c.crawl)
+	f.IntVar(&c.parallel, "parallel", 0, fmt.Sprintf("downloads at once per host (default: %d, growing to %d while the server keeps up, halved on 429/503)",
+		bulk.DefaultConcurrency, bulk.DefaultMaxConcurrency))
 }
 
 // runExport runs or cancels the export and maps failures to Cumulus exit codes.
@@ -201,7 +204,8 @@ func doExport(ctx context.Context, display progress.Reporter, client bulk.Doer, 
 	_, statErr := os.Stat(dir)
 	res, err := bulk.Export(ctx, client, bulk.Options{URL: rawURL, Dir: dir, Types: types, TypeFilters: c.typeFilters,
 		Since: c.since, Until: c.until, Elements: c.elements, Patients: c.patients, Post: c.post, Resume: c.resume,
-		MaxPollInterval: c.maxPollInterval, PartialManifests: c.partial, Progress: display, ClientVersion: Version})
+		MaxPollInterval: c.maxPollInterval, PartialManifests: c.partial, Progress: display, ClientVersion: Version,
+		Concurrency: c.parallel, MaxConcurrency: c.parallel})
 	if err != nil {
 		if os.IsNotExist(statErr) {
 			_ = os.Remove(dir) // only succeeds when empty

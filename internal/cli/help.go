@@ -57,7 +57,7 @@ func writeFlagSection(b *strings.Builder, title string, set *pflag.FlagSet) {
 // exportFlagNames and authFlagNames are the flags addExportFlags and addAuthFlags register.
 var (
 	exportFlagNames = []string{"export-to", "type-filter", "since", "until", "elements", "patient", "post",
-		"resume", "max-poll-interval", "partial-manifests", "quiet"}
+		"resume", "max-poll-interval", "partial-manifests", "parallel", "quiet"}
 	authFlagNames = []string{"smart-client-id", "smart-key", "smart-jwks", "smart-kid", "basic-user",
 		"basic-passwd", "bearer-token", "ca-file"}
 )
