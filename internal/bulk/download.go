@@ -334,9 +334,6 @@ func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *
 	if err := p.checker.Close(); err != nil {
 		return journalEntry{}, d.contentError(job, p, err)
 	}
-	if err := f.Sync(); err != nil {
-		return journalEntry{}, fmt.Errorf("syncing %s: %w", p.path, err)
-	}
 	return journalEntry{File: job.name, Size: p.offset, CRC32C: hex.EncodeToString(p.hash.Sum(nil)), Resources: p.checker.resources}, nil
 }
 
@@ -354,8 +351,13 @@ func (d *downloader) contentError(job fileJob, p *partial, err error) error {
 	return fmt.Errorf("invalid ndjson: %w", err)
 }
 
-// commit renames the finished partial file into place and journals it.
+// commit makes the finished partial file durable, renames it into place and journals it. It
+// runs after the download's connection slot is released, so the wait for the disk does not
+// hold a download back (issue 12).
 func (d *downloader) commit(job fileJob, p *partial, e journalEntry) error {
+	if err := syncFile(p.path); err != nil {
+		return err
+	}
 	final := filepath.Join(d.dir, job.name)
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", filepath.Dir(final), err)
@@ -370,6 +372,19 @@ func (d *downloader) commit(job fileJob, p *partial, e journalEntry) error {
 	return d.log.fileEvent("download_complete", job.url, map[string]any{"resourceCount": e.Resources, "fileSize": e.Size})
 }
 
+// syncFile fsyncs the file at path.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", path, err)
+	}
+	return nil
+}
+
 // countingWriter reports bytes written, for progress.
 type countingWriter struct {
 	w       io.Writer
@@ -382,8 +397,12 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// writebackFile starts kernel writeback every 8 MiB so data streams to disk during the download
-// instead of all at the final fsync.
+// writebackEvery is how much a download writes before it asks the kernel to start writing it
+// to disk: small enough that files of a few MB stream to disk while they download, instead of
+// all at the final fsync.
+const writebackEvery = 1 << 20
+
+// writebackFile starts kernel writeback every writebackEvery bytes.
 type writebackFile struct {
 	f           *os.File
 	off, synced int64
@@ -392,7 +411,7 @@ type writebackFile struct {
 func (w *writebackFile) Write(b []byte) (int, error) {
 	n, err := w.f.Write(b)
 	w.off += int64(n)
-	if w.off-w.synced >= 8<<20 {
+	if w.off-w.synced >= writebackEvery {
 		startWriteback(w.f, w.synced, w.off-w.synced)
 		w.synced = w.off
 	}

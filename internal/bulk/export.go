@@ -178,10 +178,16 @@ func (r *run) loadCompleted() {
 	}
 }
 
+// commitWorkers is how many downloads may be waiting for the disk while others use every
+// connection slot.
+const commitWorkers = 4
+
 // downloadAll walks the manifest pages, downloading files while later pages are awaited.
 func (r *run) downloadAll(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for range r.opts.MaxConcurrency {
+	// More workers than connections: a worker making its file durable has released its
+	// connection slot, which another worker then uses.
+	for range r.opts.MaxConcurrency + commitWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

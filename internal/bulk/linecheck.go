@@ -132,8 +132,8 @@ func (c *lineChecker) fail(format string, args ...any) error {
 	return &checkError{line: c.line, msg: fmt.Sprintf(format, args...)}
 }
 
-// Write checks p. Its error names the line number. Whole lines of p that hold no backslash
-// take wholeLine's path; the others, and lines cut by p's ends, are scanned by the state machine.
+// Write checks p. Its error names the line number. Whole lines of p take wholeLine's path; lines
+// it declines, and lines cut by p's ends, are scanned by the state machine.
 func (c *lineChecker) Write(p []byte) (int, error) {
 	for done := 0; done < len(p); {
 		rest := p[done:]
@@ -160,12 +160,11 @@ func (c *lineChecker) midLine() bool { return c.started || c.lineLen > 0 }
 
 // wholeLine checks one complete line (without its newline) that starts at a line start, the
 // fast way, and counts it when it is an object of the right type. It accepts only lines the
-// state machine accepts, and only those that start with '{' and hold no backslash (so every
-// quote opens or closes a string): it jumps from quote to quote, looking at the bytes between
-// strings only. Anything else (an error to report, a blank line, a BOM) returns false, for the
-// state machine to judge with its own messages.
+// state machine accepts, and only those that start with '{': it jumps from quote to unescaped
+// quote, looking at the bytes between strings only. Anything else (an error to report, a blank
+// line, a BOM) returns false, for the state machine to judge with its own messages.
 func (c *lineChecker) wholeLine(line []byte) bool {
-	if len(line) == 0 || line[0] != '{' || int64(len(line))+1 > c.maxLine || bytes.IndexByte(line, '\\') >= 0 {
+	if len(line) == 0 || line[0] != '{' || int64(len(line))+1 > c.maxLine {
 		return false
 	}
 	stack := append(c.stack[:0], '{')
@@ -177,20 +176,21 @@ func (c *lineChecker) wholeLine(line []byte) bool {
 		top := len(stack) == 1
 		switch outsideClass[b] {
 		case clsQuote:
-			k := bytes.IndexByte(line[i+1:], '"')
+			k := closingQuote(line, i+1)
 			if k < 0 {
 				return false
 			}
-			if top {
-				str := line[i+1 : i+1+k]
+			if str := line[i+1 : k]; top && bytes.IndexByte(str, '\\') < 0 { // escaped keys are never resourceType
 				switch {
 				case keyNext:
 					rtNext = string(str) == "resourceType"
 				case rtNext && len(str) <= maxCapture:
 					rtype, rtNext = str, false
 				}
+			} else if top {
+				rtNext = rtNext && !keyNext
 			}
-			i += k + 1
+			i = k
 		case clsBare:
 			if top {
 				rtNext = false
@@ -231,6 +231,26 @@ func (c *lineChecker) wholeLine(line []byte) bool {
 	c.resources++
 	c.line++
 	return true
+}
+
+// closingQuote returns the index of the quote that closes the string whose content starts at
+// from in line (one not escaped: preceded by an even number of backslashes), or -1.
+func closingQuote(line []byte, from int) int {
+	for j := from; ; {
+		k := bytes.IndexByte(line[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		k += j
+		backslashes := 0
+		for b := k - 1; b >= from && line[b] == '\\'; b-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return k
+		}
+		j = k + 1
+	}
 }
 
 // scan runs the state machine over p.
