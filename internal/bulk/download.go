@@ -54,6 +54,7 @@ func urlHash(u string) string {
 type partial struct {
 	path    string
 	meta    partMeta
+	saved   bool // path.json may exist
 	offset  int64
 	hash    hash.Hash
 	checker *lineChecker
@@ -173,6 +174,7 @@ func (d *downloader) openPartial(job fileJob) (*partial, error) {
 	}
 	var meta partMeta
 	b, err := os.ReadFile(p.path + ".json")
+	p.saved = err == nil
 	if err != nil || json.Unmarshal(b, &meta) != nil || !meta.AcceptRanges || meta.GzipSniffed || (meta.URLHash != urlHash(job.url) && meta.ETag == "") {
 		return p, p.reset()
 	}
@@ -194,13 +196,13 @@ func (p *partial) reset() error {
 	p.offset = 0
 	p.hash.Reset()
 	p.checker = newLineChecker(p.checker.want, p.checker.maxLine)
-	if err := os.Remove(p.path + ".json"); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing %s.json: %w", p.path, err)
+	if p.saved {
+		if err := os.Remove(p.path + ".json"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing %s.json: %w", p.path, err)
+		}
+		p.saved = false
 	}
-	if err := os.WriteFile(p.path, nil, 0o600); err != nil {
-		return fmt.Errorf("truncating %s: %w", p.path, err)
-	}
-	return nil
+	return nil // the next stream truncates the file, as it starts at offset 0
 }
 
 // request sends the GET for the next attempt: a Range continuation when possible.
@@ -303,12 +305,19 @@ func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *
 		}
 		body = zr
 	}
-	if mb, err := json.Marshal(p.meta); err == nil {
-		if err := os.WriteFile(p.path+".json", mb, 0o600); err != nil {
-			return journalEntry{}, fmt.Errorf("saving %s.json: %w", p.path, err)
+	if p.meta.AcceptRanges && !p.meta.GzipSniffed { // only a resumable file needs its state saved
+		if mb, err := json.Marshal(p.meta); err == nil {
+			if err := os.WriteFile(p.path+".json", mb, 0o600); err != nil {
+				return journalEntry{}, fmt.Errorf("saving %s.json: %w", p.path, err)
+			}
+			p.saved = true
 		}
 	}
-	f, err := os.OpenFile(p.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	flags := os.O_WRONLY | os.O_APPEND
+	if p.offset == 0 {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(p.path, flags, 0o600)
 	if err != nil {
 		return journalEntry{}, fmt.Errorf("opening %s: %w", p.path, err)
 	}
@@ -368,7 +377,9 @@ func (d *downloader) commit(job fileJob, p *partial, e journalEntry) error {
 	if err := d.journal.record(e); err != nil {
 		return err
 	}
-	_ = os.Remove(p.path + ".json")
+	if p.saved {
+		_ = os.Remove(p.path + ".json")
+	}
 	return d.log.fileEvent("download_complete", job.url, map[string]any{"resourceCount": e.Resources, "fileSize": e.Size})
 }
 

@@ -58,11 +58,13 @@ func Export(ctx context.Context, client Doer, opts Options) (*Result, error) {
 	r.wait = newWaiter(o.Clock, r.started, o.Timeout, r.progress)
 	defer r.files.done()
 	r.log = newExportLog(o.Dir, o.Clock, o.ClientVersion)
+	defer r.log.close()
 	_, r.result.GroupName, _ = ParseExportURL(o.URL)
 	var err error
 	if r.journal, err = openJournal(o.Dir); err != nil {
 		return nil, err
 	}
+	defer r.journal.close()
 	r.dl = &downloader{client: client, opts: o, dir: o.Dir, log: r.log, journal: r.journal,
 		limits: &limiters{start: o.Concurrency, max: o.MaxConcurrency}, progress: r.progress, files: r.files, wait: r.wait, refresh: r.refresh}
 	st, err := r.attach(ctx)

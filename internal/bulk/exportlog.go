@@ -15,13 +15,14 @@ import (
 )
 
 // exportLog appends rows to DIR/log.ndjson in the bulk-data-client "Bulk Data Export Log Items"
-// format that Cumulus ETL's log parser reads. Each row is appended and synced on its own, so a
-// crash loses at most the row being written. Every URL in it (exportUrl, fileUrl, URL-valued
+// format that Cumulus ETL's log parser reads. Each row is appended with one write to a file kept
+// open for the export, so a crash loses at most the row being written. Every URL in it (exportUrl, fileUrl, URL-valued
 // response headers) goes through redact.URL: the scheme, host, path and ordinary parameters stay,
 // so rows still say which file they are about, while signature-like parameter values of signed
 // URLs become REDACTED; error bodies lose the secrets they echo, and Set-Cookie is not kept.
 type exportLog struct {
 	mu       sync.Mutex
+	f        *os.File // open from the first row to close
 	path     string
 	exportID string
 	clock    Clock
@@ -57,15 +58,25 @@ func (l *exportLog) event(id string, detail map[string]any, extra map[string]any
 	if err != nil {
 		return fmt.Errorf("encoding %s log row: %w", id, err)
 	}
-	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("opening export log: %w", err)
+	if l.f == nil {
+		if l.f, err = os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+			return fmt.Errorf("opening export log: %w", err)
+		}
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
+	if _, err := l.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("writing export log %s: %w", l.path, err)
 	}
-	return f.Close()
+	return nil
+}
+
+// close closes the log file; a later row opens it again.
+func (l *exportLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		_ = l.f.Close()
+		l.f = nil
+	}
 }
 
 // kickoff logs the kick-off with the server's CapabilityStatement details.

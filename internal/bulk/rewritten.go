@@ -23,6 +23,7 @@ func KeepRewritten(dir, file string, size int64, sha256 string) error {
 	if err != nil {
 		return err
 	}
+	defer j.close()
 	old, ok := j.done[file]
 	if !ok {
 		return nil

@@ -145,6 +145,7 @@ type journalEntry struct {
 type journal struct {
 	mu     sync.Mutex
 	dir    string
+	f      *os.File // open from the first record to close
 	done   map[string]journalEntry
 	listed []string // every file the journal names, verified or not
 }
@@ -225,20 +226,33 @@ func (j *journal) record(e journalEntry) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	f, err := os.OpenFile(filepath.Join(stateDir(j.dir), "journal.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("opening export journal: %w", err)
+	if j.f == nil {
+		if j.f, err = os.OpenFile(filepath.Join(stateDir(j.dir), "journal.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+			return fmt.Errorf("opening export journal: %w", err)
+		}
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
+	if _, err := j.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("writing export journal: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("syncing export journal: %w", err)
 	}
 	j.done[e.File] = e
-	return f.Close()
+	return nil
+}
+
+// close closes the journal file; a later record opens it again.
+func (j *journal) close() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.closeFile()
+}
+
+func (j *journal) closeFile() {
+	if j.f != nil {
+		_ = j.f.Close()
+		j.f = nil
+	}
 }
 
 // discard removes every file the journal names, the journal itself and any partial downloads:
@@ -247,6 +261,7 @@ func (j *journal) record(e journalEntry) error {
 func (j *journal) discard() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.closeFile()
 	for _, name := range j.listed {
 		if !filepath.IsLocal(name) {
 			continue
