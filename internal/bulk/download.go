@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/progress"
@@ -292,7 +293,11 @@ func (d *downloader) checkStatus(job fileJob, p *partial, resp *http.Response, r
 
 // stream copies the body (gunzipped when marked or sniffed, DL-02/EC-45) into the partial file.
 func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *http.Response) (journalEntry, error) {
-	br := bufio.NewReaderSize(resp.Body, 64<<10)
+	bufs := streamBuffers.Get().(*streamBufs)
+	defer streamBuffers.Put(bufs)
+	br := bufs.r
+	br.Reset(resp.Body)
+	defer br.Reset(nil)
 	var body io.Reader = br
 	gz := strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip")
 	if magic, _ := br.Peek(2); !gz && p.offset == 0 && len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -322,9 +327,11 @@ func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *
 		return journalEntry{}, fmt.Errorf("opening %s: %w", p.path, err)
 	}
 	defer f.Close()
-	fw := bufio.NewWriterSize(&writebackFile{f: f, off: p.offset, synced: p.offset}, 256<<10)
+	fw := bufs.w
+	fw.Reset(&writebackFile{f: f, off: p.offset, synced: p.offset})
+	defer fw.Reset(nil)
 	sink := &countingWriter{w: io.MultiWriter(p.hash, p.checker, fw), onWrite: func(n int64) { d.files.get().Add(0, n) }}
-	n, copyErr := io.CopyBuffer(sink, body, make([]byte, 256<<10))
+	n, copyErr := io.CopyBuffer(sink, body, bufs.copy)
 	if err := fw.Flush(); err != nil {
 		return journalEntry{}, fmt.Errorf("writing %s: %w", p.path, err)
 	}
@@ -382,6 +389,18 @@ func (d *downloader) commit(job fileJob, p *partial, e journalEntry) error {
 	}
 	return d.log.fileEvent("download_complete", job.url, map[string]any{"resourceCount": e.Resources, "fileSize": e.Size})
 }
+
+// streamBufs are the buffers of one download, reused from one download to the next so 490 MB
+// in 170 files is not 100 MB of fresh memory to zero and collect (issue 12).
+type streamBufs struct {
+	r    *bufio.Reader
+	w    *bufio.Writer
+	copy []byte // used when the body is gunzipped (a gzip.Reader has no WriteTo)
+}
+
+var streamBuffers = sync.Pool{New: func() any {
+	return &streamBufs{r: bufio.NewReaderSize(nil, 64<<10), w: bufio.NewWriterSize(nil, 256<<10), copy: make([]byte, 256<<10)}
+}}
 
 // syncFile fsyncs the file at path.
 func syncFile(path string) error {
