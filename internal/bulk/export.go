@@ -66,7 +66,7 @@ func Export(ctx context.Context, client Doer, opts Options) (*Result, error) {
 	}
 	defer r.journal.close()
 	r.dl = &downloader{client: client, opts: o, dir: o.Dir, log: r.log, journal: r.journal,
-		limits: &limiters{start: o.Concurrency, max: o.MaxConcurrency}, progress: r.progress, files: r.files, wait: r.wait, refresh: r.refresh}
+		limits: &limiters{start: o.Concurrency, max: o.MaxConcurrency}, progress: r.progress, files: r.files, wait: r.wait, batches: newCommitBatches(), refresh: r.refresh}
 	st, err := r.attach(ctx)
 	if err != nil {
 		return nil, err

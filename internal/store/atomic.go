@@ -155,6 +155,9 @@ func RenameSynced(from, to string) error {
 	return syncDir(filepath.Dir(to))
 }
 
+// SyncDir fsyncs a directory so that renames and removals in it are durable.
+func SyncDir(dir string) error { return syncDir(dir) }
+
 // syncDir fsyncs a directory so that renames and removals in it are durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
