@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks `cumulus-etl export` against `curl --parallel` on many small files (issue 12): nginx on
-# loopback serves 170 ndjson files of about 2.9 MB (490 MB, ten resource types made from
+# loopback serves 170 ndjson files of about 2.9 MiB (490 MiB, ten resource types made from
 # ../shared/data/synthea-60) behind a static manifest, and both clients fetch them all with 5
 # downloads at once into a folder on disk. The export checks every line, hashes every file and
 # makes each durable before it counts; curl does none of that.
@@ -103,13 +103,13 @@ for r in $(seq "$runs"); do
   ew+=("$w"); ec+=("$(echo "$u + $s" | bc)"); rss+=("$m")
   read -r w u s m < <(timed curl "${curl_args[@]}")
   cw+=("$w"); cc+=("$(echo "$u + $s" | bc)")
-  printf 'run %d: export %ss (cpu %ss, %d MB RSS), curl %ss (cpu %ss)\n' "$r" "${ew[-1]}" "${ec[-1]}" $((rss[-1] / 1024)) "${cw[-1]}" "${cc[-1]}"
+  printf 'run %d: export %ss (cpu %ss, %d MiB RSS), curl %ss (cpu %ss)\n' "$r" "${ew[-1]}" "${ec[-1]}" $((rss[-1] / 1024)) "${cw[-1]}" "${cc[-1]}"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 me=$(median "${ew[@]}"); mc=$(median "${cw[@]}"); mec=$(median "${ec[@]}"); mcc=$(median "${cc[@]}"); mr=$(median "${rss[@]}")
 awk -v f="$files" -v b="$bytes" -v me="$me" -v mc="$mc" -v mec="$mec" -v mcc="$mcc" -v mr="$mr" -v n="$runs" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
-  printf "%d files, %.0f MB, 5 at once, median of %d (load %s)\n", f, b/1e6, n, load
-  printf "export: %.2f s (%.0f MB/s), CPU %.2f s, peak RSS %.0f MB\n", me, b/1e6/me, mec, mr/1024
-  printf "curl:   %.2f s (%.0f MB/s), CPU %.2f s\n", mc, b/1e6/mc, mcc
+  printf "%d files, %.0f MiB, 5 at once, median of %d (load %s)\n", f, b/1048576, n, load
+  printf "export: %.2f s (%.0f MiB/s), CPU %.2f s, peak RSS %.0f MiB\n", me, b/1048576/me, mec, mr/1024
+  printf "curl:   %.2f s (%.0f MiB/s), CPU %.2f s\n", mc, b/1048576/mc, mcc
   printf "throughput ratio (curl time / export time): %.2f; CPU ratio (export / curl): %.2f\n", mc/me, mec/mcc
 }'
