@@ -118,11 +118,13 @@ func (l *Log) Kickoff(exportURL string, sw Software) error {
 	if u, err := url.Parse(exportURL); err == nil {
 		ps = keyedParams(u.Query())
 	}
+	defer l.l.close() // a Log writes a row or two now and then: it keeps no file open
 	return l.l.kickoff(exportURL, caps, ps, nil, nil, nil)
 }
 
 // Complete records the transaction time (status_complete) and the totals (export_complete).
 func (l *Log) Complete(transactionTime string, files int, resources, bytes int64) error {
+	defer l.l.close()
 	if err := l.l.event("status_complete", map[string]any{"transactionTime": transactionTime}, nil); err != nil {
 		return err
 	}
