@@ -17,7 +17,7 @@ import (
 // all of them (group commit), a folder sync and a journal sync per batch instead of per file
 // (issue 12).
 func (d *downloader) commit(job fileJob, p *partial, e journalEntry) error {
-	if err := syncFile(p.path); err != nil {
+	if err := store.Sync(p.path); err != nil {
 		return err
 	}
 	if err := d.batches.commit(pendingFile{job: job, p: p, e: e}, d.flush); err != nil {
@@ -53,7 +53,7 @@ func (d *downloader) flush(batch []pendingFile) error {
 		entries = append(entries, f.e)
 	}
 	for dir := range dirs {
-		if err := store.SyncDir(dir); err != nil {
+		if err := store.Sync(dir); err != nil {
 			return err
 		}
 	}
@@ -115,16 +115,3 @@ type streamBufs struct {
 var streamBuffers = sync.Pool{New: func() any {
 	return &streamBufs{r: bufio.NewReaderSize(nil, 64<<10), w: bufio.NewWriterSize(nil, 256<<10), copy: make([]byte, 256<<10)}
 }}
-
-// syncFile fsyncs the file at path.
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	return nil
-}

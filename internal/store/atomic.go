@@ -155,8 +155,8 @@ func RenameSynced(from, to string) error {
 	return syncDir(filepath.Dir(to))
 }
 
-// SyncDir fsyncs a directory so that renames and removals in it are durable.
-func SyncDir(dir string) error { return syncDir(dir) }
+// Sync fsyncs the file or folder at path: a file's data, or a folder's renames and removals.
+func Sync(path string) error { return syncDir(path) }
 
 // syncDir fsyncs a directory so that renames and removals in it are durable.
 func syncDir(dir string) error {
