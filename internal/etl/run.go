@@ -69,11 +69,7 @@ func Preflight(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	cb, err := loadCodebook(ctx, st.phi)
-	if err != nil {
-		return err
-	}
-	if err := checkCodebookID(ctx, st.out, cb.cb.ID()); err != nil {
+	if err := preflightCodebook(ctx, st); err != nil {
 		return err
 	}
 	cfg = withDefaults(cfg)
@@ -82,6 +78,25 @@ func Preflight(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return checkTables(ctx, format, cfg.Tasks)
+}
+
+// preflightCodebook checks OUTPUT's codebook id against PHI's codebook without taking a lock.
+// With no codebook stored yet, the one drawn here may lose to a first run that stores its own and
+// then starts a job in OUTPUT (in that order, see setUpCodebook) between our two reads: so on a
+// mismatch PHI is read once more, and only a mismatch with a stored codebook refuses the run.
+func preflightCodebook(ctx context.Context, st stores) error {
+	cb, err := loadCodebook(ctx, st.phi)
+	if err != nil {
+		return err
+	}
+	err = checkCodebookID(ctx, st.out, cb.cb.ID())
+	if cb.stored || !errors.Is(err, ErrWrongPHIFolder) {
+		return err
+	}
+	if cb, err = loadCodebook(ctx, st.phi); err != nil {
+		return err
+	}
+	return checkCodebookID(ctx, st.out, cb.cb.ID())
 }
 
 // Run executes the ETL. It returns a Report even on ErrTasksFailed, so the CLI can show what worked.
