@@ -81,8 +81,8 @@ func classed(class error, h http.Header, format string, args ...any) error {
 	return &classedError{class: class, err: fmt.Errorf(format, args...), retryAfter: h}
 }
 
-// downloader fetches files into DIR, streaming each through gunzip, the line checker and
-// sha256 into a partial file that is fsynced and renamed when whole.
+// downloader fetches files into DIR, streaming each through gunzip, the line checker and the
+// file checksum into a partial file that is fsynced and renamed when whole.
 type downloader struct {
 	client   Doer
 	opts     Options
@@ -167,7 +167,7 @@ func (d *downloader) fetch(ctx context.Context, job fileJob) (journalEntry, erro
 // replaying its bytes through the hash and checker; otherwise it starts empty.
 func (d *downloader) openPartial(job fileJob) (*partial, error) {
 	p := &partial{path: d.partPath(job.name), meta: partMeta{URLHash: urlHash(job.url)}}
-	p.hash, p.checker = sha256.New(), newLineChecker(job.want, d.opts.MaxLineBytes)
+	p.hash, p.checker = newFileChecksum(), newLineChecker(job.want, d.opts.MaxLineBytes)
 	if err := os.MkdirAll(filepath.Dir(p.path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", filepath.Dir(p.path), err)
 	}
@@ -348,7 +348,7 @@ func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *
 	if err := p.checker.Close(); err != nil {
 		return journalEntry{}, d.contentError(job, p, err)
 	}
-	return journalEntry{File: job.name, Size: p.offset, SHA256: hex.EncodeToString(p.hash.Sum(nil)), Resources: p.checker.resources}, nil
+	return journalEntry{File: job.name, Size: p.offset, CRC32C: hex.EncodeToString(p.hash.Sum(nil)), Resources: p.checker.resources}, nil
 }
 
 // contentError handles a body that is not the ndjson promised. A first line that is not JSON is

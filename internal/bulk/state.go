@@ -119,11 +119,14 @@ func sameExport(saved, requested string) bool {
 	return norm(a) == norm(b)
 }
 
-// journalEntry records one completed file (path relative to DIR).
+// journalEntry records one completed file (path relative to DIR): its size and a checksum, under
+// the name of its algorithm. Downloads record CRC-32C; journals of earlier versions, and files
+// rewritten through KeepRewritten, record SHA-256. Both are still verified (see verifyFile).
 type journalEntry struct {
 	File      string `json:"file"`
 	Size      int64  `json:"size"`
-	SHA256    string `json:"sha256"`
+	CRC32C    string `json:"crc32c,omitempty"`
+	SHA256    string `json:"sha256,omitempty"`
 	Resources int64  `json:"resources"`
 }
 
@@ -168,15 +171,33 @@ func openJournal(dir string) (*journal, error) {
 	}
 }
 
+// verifyFile reports whether the file at path is still the one e records: its size and every
+// checksum e names. An entry that names no checksum this version knows never matches, so its
+// file is downloaded again rather than trusted.
 func verifyFile(path string, e journalEntry) bool {
+	if e.CRC32C == "" && e.SHA256 == "" {
+		return false
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	return err == nil && n == e.Size && hex.EncodeToString(h.Sum(nil)) == e.SHA256
+	if fi, err := f.Stat(); err != nil || fi.Size() != e.Size {
+		return false
+	}
+	crc, sha := newFileChecksum(), sha256.New()
+	var sums []io.Writer
+	if e.CRC32C != "" {
+		sums = append(sums, crc)
+	}
+	if e.SHA256 != "" {
+		sums = append(sums, sha)
+	}
+	n, err := io.Copy(io.MultiWriter(sums...), f)
+	return err == nil && n == e.Size &&
+		(e.CRC32C == "" || hex.EncodeToString(crc.Sum(nil)) == e.CRC32C) &&
+		(e.SHA256 == "" || hex.EncodeToString(sha.Sum(nil)) == e.SHA256)
 }
 
 // complete returns the entry for a file already downloaded.

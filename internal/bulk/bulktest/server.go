@@ -73,7 +73,7 @@ type Script struct {
 	RequirePost     bool              // GET kick-off answers 405
 	Counts          map[int]int64     // manifest count overrides by file index
 	TransactionTime string            // default 2015-02-07T13:28:17.239+02:00
-	ChunkDelay      time.Duration     // pause after every 64 KiB of file body (slow links, crash tests)
+	ChunkDelay      time.Duration     // pause after every SlowChunk bytes of file body (slow links, crash tests)
 	Binaries        map[string]string // notes served as text/plain at /fhir/Binary/{id}, by id
 	ResourceTypes   []string          // listed by the CapabilityStatement; a kick-off _type naming another is refused (400), as the reference server does
 }

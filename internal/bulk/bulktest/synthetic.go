@@ -75,7 +75,11 @@ func (s *Synthetic) Seek(offset int64, whence int) (int64, error) {
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
-// slowWriter sends a body in 64 KiB chunks with a pause after each.
+// SlowChunk is the most a file body sends between two pauses of Script.ChunkDelay: a
+// connection to the fake server carries at most SlowChunk bytes per ChunkDelay.
+const SlowChunk = 32 << 10
+
+// slowWriter sends a body in chunks of at most SlowChunk bytes with a pause after each.
 type slowWriter struct {
 	http.ResponseWriter
 	delay time.Duration
@@ -84,7 +88,7 @@ type slowWriter struct {
 func (w *slowWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
-		c := min(len(p), 64<<10)
+		c := min(len(p), SlowChunk)
 		m, err := w.ResponseWriter.Write(p[:c])
 		n += m
 		if err != nil {
