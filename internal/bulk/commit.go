@@ -104,14 +104,16 @@ func (b *commitBatches) commit(f pendingFile, flush func([]pendingFile) error) e
 	return b.failed[mine]
 }
 
+// streamChunk is how much a download reads before it checks, checksums and writes it.
+const streamChunk = 256 << 10
+
 // streamBufs are the buffers of one download, reused from one download to the next so 490 MB
 // in 170 files is not 100 MB of fresh memory to zero and collect (issue 12).
 type streamBufs struct {
-	r    *bufio.Reader
-	w    *bufio.Writer
-	copy []byte // used when the body is gunzipped (a gzip.Reader has no WriteTo)
+	r     *bufio.Reader // sniffs gzip; reads that find it empty go past it, straight into chunk
+	chunk []byte
 }
 
 var streamBuffers = sync.Pool{New: func() any {
-	return &streamBufs{r: bufio.NewReaderSize(nil, 64<<10), w: bufio.NewWriterSize(nil, 256<<10), copy: make([]byte, 256<<10)}
+	return &streamBufs{r: bufio.NewReaderSize(nil, 64<<10), chunk: make([]byte, streamChunk)}
 }}

@@ -325,30 +325,51 @@ func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *
 		return journalEntry{}, fmt.Errorf("opening %s: %w", p.path, err)
 	}
 	defer f.Close()
-	fw := bufs.w
-	fw.Reset(&writebackFile{f: f, off: p.offset, synced: p.offset})
-	defer fw.Reset(nil)
-	sink := &countingWriter{w: io.MultiWriter(p.hash, p.checker, fw), onWrite: func(n int64) { d.files.get().Add(0, n) }}
-	n, copyErr := io.CopyBuffer(sink, body, bufs.copy)
-	if err := fw.Flush(); err != nil {
-		return journalEntry{}, fmt.Errorf("writing %s: %w", p.path, err)
-	}
+	sink := io.MultiWriter(p.hash, p.checker, &writebackFile{f: f, off: p.offset, synced: p.offset})
+	n, readErr, writeErr := copyBody(sink, body, bufs.chunk, func(n int) { d.files.get().Add(0, int64(n)) })
 	p.offset += n
-	if copyErr != nil {
-		if ctx.Err() != nil {
-			return journalEntry{}, ctx.Err()
-		}
-		var ce *checkError
-		if errors.As(copyErr, &ce) {
-			return journalEntry{}, d.contentError(job, p, copyErr)
-		}
-		_ = d.log.downloadError(job.url, nil, nil, copyErr.Error(), nil)
-		return journalEntry{}, classed(errTransient, nil, "reading body after %d bytes: %w", p.offset, copyErr)
+	var ce *checkError
+	switch {
+	case errors.As(writeErr, &ce):
+		return journalEntry{}, d.contentError(job, p, writeErr)
+	case writeErr != nil:
+		return journalEntry{}, fmt.Errorf("writing %s: %w", p.path, writeErr)
+	case readErr != nil && ctx.Err() != nil:
+		return journalEntry{}, ctx.Err()
+	case readErr != nil:
+		_ = d.log.downloadError(job.url, nil, nil, readErr.Error(), nil)
+		return journalEntry{}, classed(errTransient, nil, "reading body after %d bytes: %w", p.offset, readErr)
 	}
 	if err := p.checker.Close(); err != nil {
 		return journalEntry{}, d.contentError(job, p, err)
 	}
 	return journalEntry{File: job.name, Size: p.offset, CRC32C: hex.EncodeToString(p.hash.Sum(nil)), Resources: p.checker.resources}, nil
+}
+
+// copyBody streams r into w a buffer at a time: it fills buf from r before each write, so the
+// file gets few large writes and the checker and the checksum read each byte while it is still
+// in cache (issue 12). progress is told of every write. It returns the bytes written, and r's
+// error (none at io.EOF) and w's apart.
+func copyBody(w io.Writer, r io.Reader, buf []byte, progress func(int)) (n int64, readErr, writeErr error) {
+	for readErr == nil {
+		m := 0
+		for m < len(buf) && readErr == nil {
+			var k int
+			k, readErr = r.Read(buf[m:])
+			m += k
+		}
+		if m > 0 {
+			if _, writeErr = w.Write(buf[:m]); writeErr != nil {
+				return n, nil, writeErr
+			}
+			n += int64(m)
+			progress(m)
+		}
+	}
+	if readErr == io.EOF {
+		readErr = nil
+	}
+	return n, readErr, nil
 }
 
 // contentError handles a body that is not the ndjson promised. A first line that is not JSON is
@@ -363,18 +384,6 @@ func (d *downloader) contentError(job fileJob, p *partial, err error) error {
 		return classed(errExpiredLink, nil, "%w", err)
 	}
 	return fmt.Errorf("invalid ndjson: %w", err)
-}
-
-// countingWriter reports bytes written, for progress.
-type countingWriter struct {
-	w       io.Writer
-	onWrite func(int64)
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.onWrite(int64(n))
-	return n, err
 }
 
 // writebackEvery is how much a download writes before it asks the kernel to start writing it

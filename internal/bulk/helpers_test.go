@@ -186,6 +186,19 @@ func testOptions(t *testing.T, srv *bulktest.Server, clock Clock) Options {
 		Progress: newLogBuffer(), Clock: clock, MaxAttempts: 4}
 }
 
+// exportedSample runs the sampleFiles export to its end against a server of its own (closed
+// when the test ends) and returns the server and the options, for a rerun.
+func exportedSample(t *testing.T) (*bulktest.Server, Options) {
+	t.Helper()
+	srv := bulktest.New(bulktest.Script{Files: sampleFiles()})
+	t.Cleanup(srv.Close)
+	opts := testOptions(t, srv, newFakeClock())
+	if _, err := Export(context.Background(), http.DefaultClient, opts); err != nil {
+		t.Fatalf("first export: %v", err)
+	}
+	return srv, opts
+}
+
 // logBuffer is a plain-line progress display that keeps what it printed.
 type logBuffer struct {
 	progress.Display

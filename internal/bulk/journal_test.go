@@ -10,8 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"cumulus-etl/internal/bulk/bulktest"
 )
 
 // TestIssue12JournalChecksumsOfEveryVersionAreVerified: downloads are journaled with CRC-32C,
@@ -43,12 +41,7 @@ func TestIssue12JournalChecksumsOfEveryVersionAreVerified(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := bulktest.New(bulktest.Script{Files: sampleFiles()})
-			defer srv.Close()
-			opts := testOptions(t, srv, newFakeClock())
-			if _, err := Export(context.Background(), http.DefaultClient, opts); err != nil {
-				t.Fatalf("first export: %v", err)
-			}
+			srv, opts := exportedSample(t)
 			path := filepath.Join(stateDir(opts.Dir), "journal.jsonl")
 			b, err := os.ReadFile(path)
 			if err != nil {

@@ -2,7 +2,9 @@ package bulk
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // lineChecker is an io.Writer that checks, as bytes stream through it and without holding a line
@@ -11,10 +13,11 @@ import (
 // outside strings), which catches truncation, HTML pages and wrong types; the ETL parses fully.
 // CRLF, blank lines, a missing final newline and a leading BOM are accepted (EC-17).
 //
-// Each buffer is scanned in one loop over its bytes, driven by byte-class tables, with the state
-// in local variables and the runs that change nothing (string contents, numbers, whitespace)
-// taken a run at a time: a resource is mostly strings, and a fifth of its bytes are structure,
-// so the cost per structural byte is what sets the speed (issue 12).
+// A line lying whole in a buffer takes wholeLine: a resource is nine tenths strings of about 15
+// bytes, so it jumps over each string eight bytes at a time and looks at the bytes between
+// strings one by one. Lines cut by a buffer's end, and lines wholeLine declines, go through a
+// table-driven state machine that keeps its state across buffers (scan, linescan.go) and gives
+// every error its message (issue 12).
 type lineChecker struct {
 	want    string
 	maxLine int64
@@ -48,7 +51,8 @@ func newLineChecker(want string, maxLine int64) *lineChecker {
 // Byte classes outside strings.
 const (
 	clsInvalid = iota // anything not below
-	clsBare           // whitespace, digits, signs and the letters of true, false and null
+	clsSpace          // space, tab, CR: nothing changes, even at the top level
+	clsBare           // digits, signs and the letters of true, false and null
 	clsQuote          // "
 	clsOpen           // { [
 	clsClose          // } ]
@@ -60,9 +64,10 @@ const (
 var (
 	// outsideClass classifies the bytes outside strings.
 	outsideClass = func() (t [256]uint8) {
-		for _, b := range []byte(" \t\r0123456789+-.eEtrufalsn") {
+		for _, b := range []byte("0123456789+-.eEtrufalsn") {
 			t[b] = clsBare
 		}
+		t[' '], t['\t'], t['\r'] = clsSpace, clsSpace, clsSpace
 		t['"'], t['{'], t['['], t['}'], t[']'], t[','], t[':'], t['\n'] = clsQuote, clsOpen, clsOpen, clsClose, clsClose, clsComma, clsColon, clsNewline
 		return t
 	}()
@@ -87,14 +92,14 @@ const (
 
 // fastDeep and fastTop are the fast scan's transitions below the top level and at it. Brackets,
 // newlines and bytes that are not JSON stop it everywhere; at the top level every byte outside
-// strings stops it too (they decide which string is a key or the resourceType).
+// strings but blanks stops it too (they decide which string is a key or the resourceType).
 var fastDeep, fastTop = fastTables()
 
 func fastTables() (deep, top [1024]uint16) {
 	for b := range 256 {
 		out := uint16(fastStop)
 		switch outsideClass[b] {
-		case clsBare, clsComma, clsColon:
+		case clsSpace, clsBare, clsComma, clsColon:
 			out = fastOutside
 		case clsQuote:
 			out = fastString
@@ -157,98 +162,126 @@ func (c *lineChecker) Write(p []byte) (int, error) {
 // midLine reports whether the state machine is inside a line begun in an earlier buffer.
 func (c *lineChecker) midLine() bool { return c.started || c.lineLen > 0 }
 
+// maxFastDepth is the deepest nesting wholeLine follows; deeper lines go to the state machine.
+const maxFastDepth = 64
+
 // wholeLine checks one complete line (without its newline) that starts at a line start, the
 // fast way, and counts it when it is an object of the right type. It accepts only lines the
-// state machine accepts, and only those that start with '{': it jumps from quote to unescaped
-// quote, looking at the bytes between strings only. Anything else (an error to report, a blank
-// line, a BOM) returns false, for the state machine to judge with its own messages.
+// state machine accepts, and only those that start with '{': it jumps over each string to its
+// closing quote eight bytes at a time (stringEnd) and looks at the bytes between strings one by
+// one. Anything else (an error to report, a blank line, a BOM, nesting deeper than maxFastDepth)
+// returns false, for the state machine to judge with its own messages.
 func (c *lineChecker) wholeLine(line []byte) bool {
 	if len(line) == 0 || line[0] != '{' || int64(len(line))+1 > c.maxLine {
 		return false
 	}
-	stack := append(c.stack[:0], '{')
+	var stack [maxFastDepth]byte
+	stack[0] = '{'
+	depth := 1
 	keyNext, rtNext := true, false
 	var rtype []byte
-	i := 1
-	for ; i < len(line) && len(stack) > 0; i++ {
+	for i := 1; i < len(line); i++ {
 		b := line[i]
-		top := len(stack) == 1
-		switch outsideClass[b] {
-		case clsQuote:
-			k := closingQuote(line, i+1)
+		if b == '"' {
+			k, escaped := stringEnd(line, i+1)
 			if k < 0 {
 				return false
 			}
-			if str := line[i+1 : k]; top && bytes.IndexByte(str, '\\') < 0 { // escaped keys are never resourceType
-				switch {
+			if depth == 1 {
+				switch str := line[i+1 : k]; {
+				case escaped: // escaped keys are never resourceType
+					rtNext = rtNext && !keyNext
 				case keyNext:
 					rtNext = string(str) == "resourceType"
 				case rtNext && len(str) <= maxCapture:
 					rtype, rtNext = str, false
 				}
-			} else if top {
-				rtNext = rtNext && !keyNext
+			} else if k+2 < len(line) && (line[k+1] == ':' || line[k+1] == ',') && line[k+2] == '"' {
+				k++ // below the top level, "...": or "...", before the next string: nothing to do
 			}
 			i = k
-		case clsBare:
-			if top {
-				rtNext = false
+			continue
+		}
+		switch cls := outsideClass[b]; cls {
+		case clsSpace:
+		case clsBare, clsComma, clsColon:
+			if depth == 1 { // top-level keys: after '{' or ',', until ':'
+				switch cls {
+				case clsComma:
+					keyNext, rtNext = true, false
+				case clsColon:
+					keyNext = false
+				default:
+					rtNext = false
+				}
 			}
 		case clsOpen:
-			stack = append(stack, b)
+			if depth == len(stack) {
+				return false
+			}
+			stack[depth] = b
+			depth++
 			rtNext = false
 		case clsClose:
 			open := byte('{')
 			if b == ']' {
 				open = '['
 			}
-			if stack[len(stack)-1] != open {
+			if depth--; stack[depth] != open {
 				return false
 			}
-			stack = stack[:len(stack)-1]
-		case clsComma:
-			if top {
-				keyNext, rtNext = true, false
-			}
-		case clsColon:
-			if top {
-				keyNext = false
+			if depth == 0 {
+				return c.lineEnd(line[i+1:], rtype)
 			}
 		default:
 			return false
 		}
 	}
-	c.stack = stack[:0]
-	if len(stack) > 0 || len(rtype) == 0 || (c.want != "" && string(rtype) != c.want) {
-		return false
-	}
-	for ; i < len(line); i++ {
-		if b := line[i]; b != ' ' && b != '\t' && b != '\r' {
+	return false
+}
+
+// lineEnd ends wholeLine's line after its object: only blanks may follow, and the object must
+// have the right resourceType.
+func (c *lineChecker) lineEnd(rest, rtype []byte) bool {
+	for _, b := range rest {
+		if b != ' ' && b != '\t' && b != '\r' {
 			return false
 		}
+	}
+	if len(rtype) == 0 || (c.want != "" && string(rtype) != c.want) {
+		return false
 	}
 	c.resources++
 	c.line++
 	return true
 }
 
-// closingQuote returns the index of the quote that closes the string whose content starts at
-// from in line (one not escaped: preceded by an even number of backslashes), or -1.
-func closingQuote(line []byte, from int) int {
-	for j := from; ; {
-		k := bytes.IndexByte(line[j:], '"')
-		if k < 0 {
-			return -1
+// stringEnd returns the index of the quote that closes the string whose content starts at k in
+// line (-1 when the line ends first), and whether the string holds a backslash. It reads eight
+// bytes at a time up to the first quote or backslash (a byte equal to c is a zero byte of the
+// word XOR c; the lowest flagged byte is always a true one), and steps over each escape.
+func stringEnd(line []byte, k int) (int, bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	escaped := false
+	for {
+		for ; k+8 <= len(line); k += 8 {
+			w := binary.LittleEndian.Uint64(line[k:])
+			q, bs := w^(ones*'"'), w^(ones*'\\')
+			if m := ((q-ones)&^q | (bs-ones)&^bs) & highs; m != 0 {
+				k += bits.TrailingZeros64(m) >> 3
+				break
+			}
 		}
-		k += j
-		backslashes := 0
-		for b := k - 1; b >= from && line[b] == '\\'; b-- {
-			backslashes++
+		for k < len(line) && line[k] != '"' && line[k] != '\\' {
+			k++
 		}
-		if backslashes%2 == 0 {
-			return k
+		if k >= len(line) {
+			return -1, escaped
 		}
-		j = k + 1
+		if line[k] == '"' {
+			return k, escaped
+		}
+		k, escaped = k+2, true
 	}
 }
 

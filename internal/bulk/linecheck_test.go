@@ -1,9 +1,12 @@
 package bulk
 
 import (
+	"cmp"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -85,5 +88,58 @@ func TestIssue12FastLinePathAgreesWithTheStateMachine(t *testing.T) {
 		if fastErr != slowErr || fastN != slowN {
 			t.Fatalf("iteration %d (%q): whole lines %q after %d resources, byte by byte %q after %d", iter, data, fastErr, fastN, slowErr, slowN)
 		}
+	}
+}
+
+// TestIssue12TrickyLinesAgree: lines that take the whole-line path's rarer branches (deep
+// nesting, escapes on every side of an eight-byte word, blanks, repeated or escaped keys) get
+// the verdict the state machine gives them byte by byte, and the one DL-10 and DL-13 ask for.
+func TestIssue12TrickyLinesAgree(t *testing.T) {
+	const p = `{"resourceType":"Patient"`
+	cases := []struct {
+		name, line, wantErr string
+	}{
+		{"nesting deeper than the fast path follows", p + `,"a":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "}", ""},
+		{"the last top-level resourceType counts", `{"resourceType":"Observation","resourceType":"Patient"}`, ""},
+		{"a value spelled resourceType is no key", `{"a":"resourceType","resourceType":"Patient"}`, ""},
+		{"blanks everywhere", "{ \"resourceType\" :\t\"Patient\" , \"a\" : [ 1 , true ] }\r", ""},
+		{"escaped quotes and brackets in strings", p + `,"a":"\"}]","b":"\\","c":"\\\"{"}`, ""},
+		{"escaped key", `{"resource\u0054ype":"Patient"}`, "no resourceType"},
+		{"escaped value", `{"resourceType":"Pat\u0069ent"}`, "no resourceType"},
+		{"value over the remembered length", `{"resourceType":"` + strings.Repeat("P", maxCapture+1) + `"}`, "no resourceType"},
+		{"odd backslashes before the last quote", p + `,"a":"\\\"}`, "truncated"},
+		{"backslash outside a string", p + `,"a":1\}`, "not JSON"},
+	}
+	for off := range 10 { // an escape at each place of a word
+		pad := strings.Repeat("x", off)
+		cases = append(cases, struct{ name, line, wantErr string }{fmt.Sprintf("escapes %d bytes into a string", off),
+			p + `,"` + pad + `\"":"` + pad + `\\","b":"` + pad + `\\\"\\"}`, ""})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var verdicts []string
+			for _, chunk := range []int{1, 7, 1 << 20} {
+				c := newLineChecker("Patient", 1<<20)
+				data := []byte(tc.line + "\n")
+				var err error
+				for off := 0; off < len(data) && err == nil; off += chunk {
+					_, err = c.Write(data[off:min(len(data), off+chunk)])
+				}
+				if err == nil {
+					err = c.Close()
+				}
+				got := fmt.Sprintf("%d resources", c.resources)
+				if err != nil {
+					got = err.Error()
+				}
+				verdicts = append(verdicts, got)
+			}
+			if verdicts[0] != verdicts[1] || verdicts[0] != verdicts[2] {
+				t.Fatalf("byte by byte %q, 7 bytes at a time %q, whole %q", verdicts[0], verdicts[1], verdicts[2])
+			}
+			if want := "1 resources"; tc.wantErr == "" && verdicts[2] != want || tc.wantErr != "" && !strings.Contains(verdicts[2], tc.wantErr) {
+				t.Fatalf("got %q, want %q", verdicts[2], cmp.Or(tc.wantErr, want))
+			}
+		})
 	}
 }

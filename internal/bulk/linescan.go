@@ -145,6 +145,7 @@ func (c *lineChecker) structural(p []byte) (int, error) {
 		return 0, c.fail("truncated JSON object (line ends inside it)")
 	case clsBare:
 		c.rtNext = false // only at the top level: the fast scan takes the others
+	case clsSpace: // the fast scan takes them all
 	default:
 		return 0, c.fail("unexpected %q: not JSON", b)
 	}

@@ -105,12 +105,7 @@ func TestKO36CompletedExportWithMissingFileIsNotComplete(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := bulktest.New(bulktest.Script{Files: sampleFiles()})
-			defer srv.Close()
-			opts := testOptions(t, srv, newFakeClock())
-			if _, err := Export(context.Background(), http.DefaultClient, opts); err != nil {
-				t.Fatalf("first export: %v", err)
-			}
+			srv, opts := exportedSample(t)
 			if err := tc.damage(filepath.Join(opts.Dir, "Condition.001.ndjson")); err != nil {
 				t.Fatal(err)
 			}
@@ -144,12 +139,7 @@ func TestKO36SavedExportOfAnotherURLIsNotReused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := bulktest.New(bulktest.Script{Files: sampleFiles()})
-			defer srv.Close()
-			opts := testOptions(t, srv, newFakeClock())
-			if _, err := Export(context.Background(), http.DefaultClient, opts); err != nil {
-				t.Fatalf("first export: %v", err)
-			}
+			srv, opts := exportedSample(t)
 			tc.change(&opts)
 			_, err := Export(context.Background(), http.DefaultClient, opts)
 			if tc.wantErr != (err != nil) {

@@ -128,6 +128,7 @@ func TestDL10LineChecker(t *testing.T) {
 		wantErr  string
 	}{
 		{"EC-17 CRLF, blank lines, BOM, no final newline", "\xEF\xBB\xBF{\"resourceType\":\"Patient\"}\r\n\n  \n{\"id\":\"x\",\"resourceType\":\"Patient\"}", 2, ""},
+		{"DL-10 blanks around colons and commas (a server's pretty separators)", "{\"resourceType\" : \"Patient\" , \"id\":\t\"x\"}\n{ \"id\": \"y\", \"resourceType\": \"Patient\" }\n", 2, ""},
 		{"nested resourceType does not count", `{"contained":[{"resourceType":"Patient"}],"resourceType":"Patient","a":"\"}"}` + "\n", 1, ""},
 		{"DL-13 wrong type", `{"resourceType":"Condition"}` + "\n", 0, `line 1: resourceType "Condition"`},
 		{"EC-16 HTML", "<html>\n", 0, "line 1: not a JSON object"},
