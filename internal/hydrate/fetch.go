@@ -80,7 +80,11 @@ func (r *runner) get(ctx context.Context, rawURL, mediaType string, max int64, a
 		return nil, fmt.Errorf("%w: more than %d bytes", errTooLarge, max)
 	}
 	ok = true
-	return &download{body: body, charset: notes.DetectCharset(resp.Header.Get("Content-Type"), body)}, nil
+	d := &download{body: body}
+	if ct := resp.Header.Get("Content-Type"); notes.IsText(mediaType) || notes.CharsetParam(ct) != "" {
+		d.charset = notes.DetectCharset(ct, body) // a PDF or an image has no charset unless the server names one
+	}
+	return d, nil
 }
 
 // reason is the short explanation of a failed download for the report.

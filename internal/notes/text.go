@@ -78,6 +78,13 @@ func Text(a Attachment) (string, error) {
 	return HTMLToText(s)
 }
 
+// IsText reports whether a media type (type/subtype, lower case) is text, whose bytes have a
+// charset: text/*, XML and JSON types (application/xhtml+xml, application/fhir+json, ...).
+func IsText(mediaType string) bool {
+	return strings.HasPrefix(mediaType, "text/") || mediaType == "application/xml" || mediaType == "application/json" ||
+		strings.HasSuffix(mediaType, "+xml") || strings.HasSuffix(mediaType, "+json")
+}
+
 func isHTML(mediaType string) bool {
 	return mediaType == "text/html" || mediaType == "application/xhtml+xml"
 }
