@@ -74,6 +74,10 @@ func exportInput(ctx context.Context, stderr io.Writer, f etlFlags, cfg *etl.Con
 				err = interruptedError{next: "the unfinished export was cancelled on the server and nothing was written to OUTPUT"}
 			}
 		}
+		if f.exportTo == "" && (errors.Is(err, bulk.ErrServerReportedErrors) || errors.Is(err, crawl.ErrPatientsFailed)) {
+			err = fmt.Errorf("%w\nThat folder is temporary and is removed now: run again with --export-to DIR to keep "+
+				"the export and read the messages there (--allow-export-errors loads the data anyway)", err)
+		}
 		return cleanup, err
 	}
 	cfg.InputDescription, cfg.InputDir = rawURL, plan.dir

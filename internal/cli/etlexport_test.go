@@ -229,3 +229,20 @@ func TestETL_WrongPHIFolderIsRefusedBeforeTheExport(t *testing.T) {
 		t.Errorf("exit %d with %d kick-offs, want %d before any kick-off\n%s", code, srv.Requests("kickoff"), ExitWrongPHIFolder, stderr)
 	}
 }
+
+// TestETL_URLInputExportErrorsPointAtExportTo: an etl URL run whose export reports errors (exit
+// 16) exports into a temporary folder that is removed before the message is read, so the
+// message must not send the user to it alone: it says to keep the files with --export-to.
+func TestETL_URLInputExportErrorsPointAtExportTo(t *testing.T) {
+	oo := []byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"could not export"}]}` + "\n")
+	srv := bulktest.New(bulktest.Script{Files: append(sampleFiles(t), bulktest.File{Kind: "error", Type: "OperationOutcome", Body: oo})})
+	defer srv.Close()
+	tmp := t.TempDir()
+	code, stdout, stderr := runCLI(t, srv.GroupURL(), filepath.Join(tmp, "out"), filepath.Join(tmp, "phi"), "--quiet")
+	if code != ExitBulkExportFailed {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitBulkExportFailed, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "--export-to DIR") {
+		t.Errorf("the message names only the removed temporary folder, not --export-to:\n%s", stderr)
+	}
+}
