@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	mbits "math/bits"
 	"net/url"
 	"path"
 
@@ -209,6 +210,10 @@ func (t *Table) copyOnWrite(ctx context.Context, hf *hitFinder, fw *fileWriter, 
 			continue
 		}
 		removes = append(removes, removeAction(files[i], opts.Now))
+		if hit := hitCount(bits); hit >= rowsPer[i] {
+			res.dropped += rowsPer[i] // every row is replaced or deleted: nothing to copy, and no empty file
+			continue
+		}
 		pf, done, err := t.openData(ctx, files[i], opts.TempDir)
 		if err != nil {
 			return res, nil, err
@@ -226,4 +231,13 @@ func (t *Table) copyOnWrite(ctx context.Context, hf *hitFinder, fw *fileWriter, 
 	}
 	res.adds = fw.adds[before:]
 	return res, removes, nil
+}
+
+// hitCount is the number of rows a file's hit bits mark.
+func hitCount(bits []uint64) int64 {
+	n := 0
+	for _, w := range bits {
+		n += mbits.OnesCount64(w)
+	}
+	return int64(n)
 }

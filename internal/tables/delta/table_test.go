@@ -248,3 +248,24 @@ func TestOptimizeAndVacuum(t *testing.T) {
 		t.Fatalf("rows after vacuum: %d", len(live))
 	}
 }
+
+// An upsert that replaces every row of a live file removes that file and copies nothing: it adds
+// no data file without rows (one a rerun of the same export made in each table, which the next
+// compaction then had to rewrite).
+func TestUpsertReplacingAWholeFileAddsNoEmptyFile(t *testing.T) {
+	st := dirStorage{t.TempDir()}
+	write(t, st, "observation", nil, obs("a", "final"), obs("b", "final"), obs("c", "final"))
+	r1 := write(t, st, "observation", nil, obs("a", "amended"), obs("b", "amended"))
+	if r1.Added != 1 || r1.Removed != 1 || r1.RowsReplacedOrGone != 2 || r1.RowsCopied != 0 {
+		t.Errorf("upsert of a whole file: %+v, want 1 file added (the new rows), 1 removed, 2 rows replaced, none copied", r1)
+	}
+	tb, _ := OpenTable(context.Background(), st, "observation")
+	for _, a := range tb.Snapshot().Files() {
+		if numRecords(a) == 0 {
+			t.Errorf("live file %s has no rows", a.Path)
+		}
+	}
+	if live := liveRows(t, st, "observation"); len(live) != 3 || live["a"]["status"] != "amended" || live["c"]["status"] != "final" {
+		t.Errorf("live rows %v", live)
+	}
+}
