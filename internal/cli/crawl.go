@@ -148,7 +148,7 @@ func planExport(display progress.Reporter, client *fhir.Client, rawURL, dir stri
 		}
 	}
 	if p.window.Since != "" || p.window.Until != "" {
-		mode, why, err := crawl.ChooseSinceMode(c.crawl.sinceMode, caps)
+		mode, why, err := crawl.ChooseSinceMode(c.crawl.sinceMode, caps, p.mode == modeBulk)
 		if err != nil {
 			return nil, &ExitError{Code: ExitArgsInvalid, Err: err}
 		}

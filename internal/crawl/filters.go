@@ -131,10 +131,11 @@ var CreatedSearchParams = map[string]string{
 }
 
 // ChooseSinceMode resolves --since-mode: "updated" or "created" as given; "auto" (or "") is
-// created when the server cannot search _lastUpdated (Epic, or a server whose
-// CapabilityStatement lists Patient's search parameters without it), updated otherwise. why says
-// what decided.
-func ChooseSinceMode(requested string, caps fhir.Capabilities) (mode SinceMode, why string, err error) {
+// created for Epic, and for a crawl (bulk false) on a server whose CapabilityStatement lists
+// Patient's search parameters without _lastUpdated; updated otherwise: a bulk export's _since is
+// a kick-off parameter every Bulk Data server supports (KO-11), whatever its search parameters.
+// why says what decided.
+func ChooseSinceMode(requested string, caps fhir.Capabilities, bulk bool) (mode SinceMode, why string, err error) {
 	switch requested {
 	case string(SinceUpdated), string(SinceCreated):
 		return SinceMode(requested), "as asked", nil
@@ -146,6 +147,8 @@ func ChooseSinceMode(requested string, caps fhir.Capabilities) (mode SinceMode, 
 	switch {
 	case caps.IsEpic():
 		return SinceCreated, "the server is Epic, which cannot search _lastUpdated", nil
+	case bulk:
+		return SinceUpdated, "a bulk export's _since", nil
 	case listed && len(params) > 0 && !slices.Contains(params, "_lastUpdated"):
 		return SinceCreated, "the server does not list _lastUpdated among Patient's search parameters", nil
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cumulus-etl/internal/fhir"
 )
 
 // TestCrawl_IncrementalUpdatedSince (issue 14 item 5): with a window starting at the first
@@ -61,5 +63,36 @@ func TestCrawl_IncrementalCreatedSince(t *testing.T) {
 		if !strings.HasPrefix(q.Get("issued"), "gt2024-05-01") || q.Has("_lastUpdated") {
 			t.Errorf("Observation searched with %v", q)
 		}
+	}
+}
+
+// TestChooseSinceMode_BulkExportsUseSince (KO-11): every Bulk Data server supports the kick-off's
+// _since, so auto picks updated for a bulk export whatever the server's search parameters (the
+// SMART reference server lists Patient's without _lastUpdated, and ignored the creation-date
+// filters sent instead); a crawl of such a server, and Epic either way, compare creation dates.
+func TestChooseSinceMode_BulkExportsUseSince(t *testing.T) {
+	noLastUpdated := fhir.Capabilities{SearchParams: map[string][]string{"Patient": {"_id", "name"}}}
+	epic := fhir.Capabilities{SoftwareName: "Epic"}
+	tests := []struct {
+		name      string
+		requested string
+		caps      fhir.Capabilities
+		bulk      bool
+		want      SinceMode
+	}{
+		{"bulk export, no _lastUpdated search", "auto", noLastUpdated, true, SinceUpdated},
+		{"crawl, no _lastUpdated search", "auto", noLastUpdated, false, SinceCreated},
+		{"bulk export, Epic", "auto", epic, true, SinceCreated},
+		{"crawl, Epic", "", epic, false, SinceCreated},
+		{"crawl, _lastUpdated searchable", "auto", fhir.Capabilities{}, false, SinceUpdated},
+		{"created as asked, bulk", "created", fhir.Capabilities{}, true, SinceCreated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, why, err := ChooseSinceMode(tt.requested, tt.caps, tt.bulk)
+			if err != nil || got != tt.want {
+				t.Errorf("ChooseSinceMode = %q (%s, %v), want %q", got, why, err, tt.want)
+			}
+		})
 	}
 }

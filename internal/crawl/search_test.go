@@ -201,7 +201,7 @@ func TestCrawl_EpicCapabilityStatement(t *testing.T) {
 	c := newClient(t, srv)
 	o := options(t, c, t.TempDir())
 	o.Types = append(slices.Clone(crawlTypes), "EpisodeOfCare")
-	mode, why, err := ChooseSinceMode("auto", c.Capabilities())
+	mode, why, err := ChooseSinceMode("auto", c.Capabilities(), false)
 	if err != nil || mode != SinceCreated || !strings.Contains(why, "Epic") {
 		t.Errorf("since mode %q (%s, %v), want created", mode, why, err)
 	}
