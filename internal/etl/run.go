@@ -147,15 +147,15 @@ func readInput(ctx context.Context, cfg Config, in store.Store, start time.Time)
 	}
 	r.info.exportURL = redactExportURL(r.info.exportURL)
 	r.info.etlTime, r.info.version = isoTime(start), cfg.Version
-	if r.tasks, err = tasksWithInput(cfg, exp); err != nil {
+	if r.deleted, err = input.ReadDeleted(ctx, exp.Deleted); err != nil {
+		return nil, fmt.Errorf("%w\nNothing was written: applying only some of the deletions would publish rows "+
+			"the export says are deleted", err)
+	}
+	if r.tasks, err = tasksWithInput(cfg, exp, r.deleted); err != nil {
 		return nil, err
 	}
 	if r.outcomes, err = exportOutcomes(ctx, cfg, exp); err != nil {
 		return nil, err
-	}
-	if r.deleted, err = input.ReadDeleted(ctx, exp.Deleted); err != nil {
-		return nil, fmt.Errorf("%w\nNothing was written: applying only some of the deletions would publish rows "+
-			"the export says are deleted", err)
 	}
 	return r, nil
 }
@@ -330,13 +330,15 @@ func exportOutcomes(ctx context.Context, cfg Config, exp *input.Export) (*outcom
 }
 
 // tasksWithInput drops default tasks whose resource type is absent; an explicitly requested task
-// without input is an error unless AllowMissingResources.
-func tasksWithInput(cfg Config, exp *input.Export) ([]Task, error) {
+// without input is an error unless AllowMissingResources. A type the export's deleted/ files
+// name is input even without a file of its own (an export --since in which some were deleted and
+// none changed): its task runs to take those rows out.
+func tasksWithInput(cfg Config, exp *input.Export, deleted map[string]map[string]struct{}) ([]Task, error) {
 	var out []Task
 	var missing []string
 	for _, t := range cfg.Tasks {
 		switch {
-		case len(exp.Resources[t.Resource]) > 0, cfg.ExplicitTasks && cfg.AllowMissingResources:
+		case len(exp.Resources[t.Resource]) > 0, len(deleted[t.Resource]) > 0, cfg.ExplicitTasks && cfg.AllowMissingResources:
 			out = append(out, t)
 		case cfg.ExplicitTasks:
 			missing = append(missing, t.Resource)

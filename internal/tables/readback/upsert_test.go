@@ -139,3 +139,22 @@ func TestSecondRunUpsertsIntoTheDeltaTable(t *testing.T) {
 		t.Errorf("the second run did not commit version 1: %v", err)
 	}
 }
+
+// TestDeletionsOfATypeWithoutFilesAreApplied: an export --since in which a Condition was deleted
+// and none changed has a deleted/ entry for Condition but no Condition file; the row it names
+// must leave the Delta table all the same (it stayed published before).
+func TestDeletionsOfATypeWithoutFilesAreApplied(t *testing.T) {
+	conditions := syntheaConditions(t)[:3]
+	root := t.TempDir()
+	first, second, out, phi := filepath.Join(root, "first"), filepath.Join(root, "second"), filepath.Join(root, "out"), filepath.Join(root, "phi")
+	writeNDJSON(t, filepath.Join(first, "Condition.000.ndjson"), conditions...)
+	runETL(t, "deltalake", first, out, phi)
+	writeNDJSON(t, filepath.Join(second, "Patient.000.ndjson"), map[string]any{"resourceType": "Patient", "id": "p1"})
+	writeNDJSON(t, filepath.Join(second, "deleted", "Bundle.000.ndjson"), map[string]any{"resourceType": "Bundle", "type": "transaction",
+		"entry": []any{map[string]any{"request": map[string]any{"method": "DELETE", "url": "Condition/" + conditions[1]["id"].(string)}}}})
+	runETL(t, "deltalake", second, out, phi)
+	db := openDuckDB(t)
+	if rows := deltaRows(t, db, out, "condition"); len(rows) != 2 {
+		t.Errorf("condition table holds %d rows after deleting 1 of 3, want 2", len(rows))
+	}
+}
