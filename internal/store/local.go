@@ -101,6 +101,9 @@ func (l *Local) List(ctx context.Context, dir string, fn func(Info) error) error
 	w := &localWalk{ctx: ctx, root: l.root, fn: fn, seen: map[string]bool{}}
 	err := w.walk(l.Location(dir), dir)
 	if errors.Is(err, fs.ErrNotExist) {
+		if !w.opened {
+			return nil // a folder missing when the listing began lists nothing, even if another run creates it now
+		}
 		if _, statErr := os.Stat(l.Location(dir)); errors.Is(statErr, fs.ErrNotExist) {
 			return nil // a missing folder lists nothing
 		}
@@ -110,10 +113,11 @@ func (l *Local) List(ctx context.Context, dir string, fn func(Info) error) error
 
 // localWalk walks a local folder tree for List.
 type localWalk struct {
-	ctx  context.Context
-	root string
-	fn   func(Info) error
-	seen map[string]bool // real paths of the folders and files visited
+	ctx    context.Context
+	root   string
+	fn     func(Info) error
+	seen   map[string]bool // real paths of the folders and files visited
+	opened bool            // the listed folder itself was read
 }
 
 // walk lists the folder at path, named name ("" for the root), in name order.
@@ -130,6 +134,7 @@ func (w *localWalk) walk(path, name string) error {
 	if err != nil {
 		return fmt.Errorf("listing %s: %w", path, err)
 	}
+	w.opened = true
 	for _, e := range entries {
 		if err := w.ctx.Err(); err != nil {
 			return err

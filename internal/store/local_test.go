@@ -128,3 +128,22 @@ func TestLocalStageClearsLegacyLeftovers(t *testing.T) {
 		t.Errorf("after Stage: %q, want %q", got, want)
 	}
 }
+
+// TestLocalListOfAFolderBeingCreatedListsOrIsEmpty: two first runs into a new OUTPUT list a lock
+// folder while the other run creates it; a folder missing when the listing began lists nothing,
+// never an error (it failed a run with "lstat OUTPUT: no such file or directory", exit 1).
+func TestLocalListOfAFolderBeingCreatedListsOrIsEmpty(t *testing.T) {
+	for i := range 300 {
+		s := NewLocal(filepath.Join(t.TempDir(), "out"), Options{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = os.MkdirAll(s.Location("a/b/c"), 0o755)
+		}()
+		err := s.List(context.Background(), "a/b/c", func(Info) error { return nil })
+		<-done
+		if err != nil {
+			t.Fatalf("try %d: listing a folder being created: %v", i, err)
+		}
+	}
+}
