@@ -16,12 +16,17 @@ import (
 	"time"
 
 	"cumulus-etl/internal/cli/clitest"
+	"cumulus-etl/internal/input/inputtest"
 	"cumulus-etl/internal/store"
 	"cumulus-etl/internal/tables"
 	"cumulus-etl/internal/tables/parquetfile"
 )
 
-const synthea = "../../../shared/data/synthea-60"
+// synthea is the shared synthea-60 export (skips the test without it).
+func synthea(t *testing.T) string {
+	t.Helper()
+	return inputtest.Synthea60(t)
+}
 
 // observationIDs reads the Delta table's live rows (through our log reader) and returns their ids,
 // sorted; it fails the test if the log or a live file is unreadable.
@@ -51,14 +56,14 @@ func observationIDs(t *testing.T, out string) []string {
 	return ids
 }
 
-// secondInput is synthea-60 with three of its Observations in deleted/.
+// secondInput is synthea(t)-60 with three of its Observations in deleted/.
 func secondInput(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(synthea)); err != nil {
+	if err := os.CopyFS(dir, os.DirFS(synthea(t))); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(synthea, "Observation.000.ndjson.gz"))
+	f, err := os.Open(filepath.Join(synthea(t), "Observation.000.ndjson.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +114,7 @@ func TestKillDuringDeltaWriteLeavesOldOrNewVersion(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			root := t.TempDir()
 			out := filepath.Join(root, "out")
-			if r := clitest.Run(t, "", append([]string{synthea, out, phi}, withTime...)...); r.Code != 0 {
+			if r := clitest.Run(t, "", append([]string{synthea(t), out, phi}, withTime...)...); r.Code != 0 {
 				t.Fatalf("first run: %d\n%s", r.Code, r.Stderr)
 			}
 			if before == nil {

@@ -27,14 +27,23 @@ func RepoRoot(tb testing.TB) string {
 	}
 }
 
-// Synthea60 returns the path of the synthea-60 sample export, found as
-// ../shared/data/synthea-60 relative to the folder holding go.mod. It skips
-// the test when the sample is absent.
+// Synthea60 returns the path of the synthea-60 sample export (SharedData "synthea-60").
 func Synthea60(tb testing.TB) string {
 	tb.Helper()
-	data := filepath.Join(RepoRoot(tb), "..", "shared", "data", "synthea-60")
+	return SharedData(tb, "synthea-60")
+}
+
+// SharedData returns the path of a shared data set, ../shared/data/NAME relative to the folder
+// holding go.mod. A clone without shared/ beside it skips the test (the README's go test ./...
+// then passes on a fresh clone); CI, which has it, fails instead.
+func SharedData(tb testing.TB, name string) string {
+	tb.Helper()
+	data := filepath.Join(RepoRoot(tb), "..", "shared", "data", name)
 	if _, err := os.Stat(data); err != nil {
-		tb.Skipf("sample export not available: %v", err)
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("shared data %s not available: %v", name, err)
+		}
+		tb.Skipf("shared data %s not available (no ../shared beside the repository): %v", name, err)
 	}
 	return data
 }

@@ -9,16 +9,22 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"cumulus-etl/internal/input/inputtest"
 )
 
-const goldenDir = "../../../../shared/data/delta-golden"
+// goldenDir is the shared folder of Delta tables other writers made (skips the test without it).
+func goldenDir(t *testing.T) string {
+	t.Helper()
+	return inputtest.SharedData(t, "delta-golden")
+}
 
 // jsonReplay is an independent oracle: every JSON commit from 0, no checkpoint, last action wins.
 func jsonReplay(t *testing.T, table string) (version int64, live []string) {
 	t.Helper()
 	files := map[string]bool{}
 	for v := int64(0); ; v++ {
-		f, err := os.Open(filepath.Join(goldenDir, table, "_delta_log", fmt.Sprintf("%020d.json", v)))
+		f, err := os.Open(filepath.Join(goldenDir(t), table, "_delta_log", fmt.Sprintf("%020d.json", v)))
 		if errors.Is(err, os.ErrNotExist) {
 			version = v - 1
 			break
@@ -70,7 +76,7 @@ func TestGoldenTablesReplay(t *testing.T) {
 		{"table_with_liquid_clustering", 0, 10, false, ""},
 	} {
 		t.Run(tc.table, func(t *testing.T) {
-			s, err := NewLog(dirStorage{goldenDir}, tc.table).Snapshot(context.Background())
+			s, err := NewLog(dirStorage{goldenDir(t)}, tc.table).Snapshot(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +108,7 @@ func TestGoldenTablesReplay(t *testing.T) {
 // The checkpoint the table's version 2 was written with holds one live file, which commit 3
 // replaced (README): reading the checkpoint alone gives that file.
 func TestGoldenCheckpointAlone(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(goldenDir, "latest_not_checkpointed", "_delta_log", checkpointName(2)))
+	data, err := os.ReadFile(filepath.Join(goldenDir(t), "latest_not_checkpointed", "_delta_log", checkpointName(2)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -183,7 +183,7 @@ func pathsOf(adds []*Add) []string {
 // before anything is written.
 func TestRefusesTablesWithFeaturesWeDoNotWrite(t *testing.T) {
 	root := t.TempDir()
-	src := filepath.Join(goldenDir, "table_with_liquid_clustering")
+	src := filepath.Join(goldenDir(t), "table_with_liquid_clustering")
 	if err := os.CopyFS(filepath.Join(root, "t"), os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}

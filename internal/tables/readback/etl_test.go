@@ -12,11 +12,16 @@ import (
 	"time"
 
 	"cumulus-etl/internal/etl"
+	"cumulus-etl/internal/input/inputtest"
 	"cumulus-etl/internal/store"
 	"cumulus-etl/internal/tables"
 )
 
-const synthea = "../../../../shared/data/synthea-60"
+// synthea is the shared synthea-60 export (skips the test without it).
+func synthea(t *testing.T) string {
+	t.Helper()
+	return inputtest.Synthea60(t)
+}
 
 var runTime = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
@@ -90,14 +95,14 @@ func deltaRows(t *testing.T, db *sql.DB, out, table string) []any {
 	return parquetRows(t, db, live)
 }
 
-// Issue 7, "Done means": every table of a run on synthea-60, read back with DuckDB from Parquet
+// Issue 7, "Done means": every table of a run on synthea(t)-60, read back with DuckDB from Parquet
 // and from Delta Lake (read_parquet over the live files our log reader lists), holds the same rows
 // with the same values as the ndjson output of the same run.
 func TestEveryFormatReadsBackAsTheNDJSONOutput(t *testing.T) {
 	root := t.TempDir()
 	phi := filepath.Join(root, "phi")
 	for _, format := range etl.OutputFormats {
-		runETL(t, format, synthea, filepath.Join(root, format), phi)
+		runETL(t, format, synthea(t), filepath.Join(root, format), phi)
 	}
 	db := openDuckDB(t)
 	names := tablesIn(t, filepath.Join(root, "ndjson"))

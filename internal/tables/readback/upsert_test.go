@@ -14,7 +14,7 @@ import (
 // syntheaConditions reads synthea-60's Condition resources as raw JSON lines.
 func syntheaConditions(t *testing.T) []map[string]any {
 	t.Helper()
-	f, err := os.Open(filepath.Join(synthea, "Condition.000.ndjson.gz"))
+	f, err := os.Open(filepath.Join(synthea(t), "Condition.000.ndjson.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +98,11 @@ func TestSecondRunUpsertsIntoTheDeltaTable(t *testing.T) {
 	probe := filepath.Join(root, "probe") // the deleted resources alone: their de-identified ids
 	writeNDJSON(t, filepath.Join(probe, "Condition.ndjson"), deleted...)
 
-	runETL(t, "ndjson", synthea, filepath.Join(root, "nd1"), phi)
+	runETL(t, "ndjson", synthea(t), filepath.Join(root, "nd1"), phi)
 	runETL(t, "ndjson", second, filepath.Join(root, "nd2"), phi)
 	runETL(t, "ndjson", probe, filepath.Join(root, "nd-probe"), phi)
 	out := filepath.Join(root, "delta")
-	runETL(t, "deltalake", synthea, out, phi)
+	runETL(t, "deltalake", synthea(t), out, phi)
 	runETL(t, "deltalake", second, out, phi)
 
 	want := byID(ndjsonRows(t, filepath.Join(root, "nd1", "condition")))
