@@ -91,9 +91,10 @@ if [ -n "${BENCH_SERVE:-}" ]; then
   exit 0
 fi
 
-# One timed run: wall, user, sys and peak RSS from GNU time.
+# One timed run: wall, user, sys and peak RSS from GNU time. Each starts with no dirty pages
+# left by the run before (sync), so neither pays for the other's writes to disk.
 timed() {
-  rm -rf "$out" && mkdir -p "$out/curl"
+  rm -rf "$out" && mkdir -p "$out/curl" && sync && sleep 1
   /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
   cat "$work/time"
 }

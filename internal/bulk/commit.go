@@ -115,5 +115,5 @@ type streamBufs struct {
 }
 
 var streamBuffers = sync.Pool{New: func() any {
-	return &streamBufs{r: bufio.NewReaderSize(nil, 64<<10), chunk: make([]byte, streamChunk)}
+	return &streamBufs{r: bufio.NewReaderSize(nil, 64<<10), chunk: alignedBuffer(streamChunk)}
 }}

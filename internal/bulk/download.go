@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/progress"
@@ -320,12 +321,12 @@ func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *
 	if p.offset == 0 {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	}
-	f, err := os.OpenFile(p.path, flags, 0o600)
+	f, direct, err := openDirect(p.path, flags, p.offset)
 	if err != nil {
 		return journalEntry{}, fmt.Errorf("opening %s: %w", p.path, err)
 	}
 	defer f.Close()
-	sink := io.MultiWriter(p.hash, p.checker, &writebackFile{f: f, off: p.offset, synced: p.offset})
+	sink := io.MultiWriter(p.hash, p.checker, &partFile{f: f, off: p.offset, direct: direct})
 	n, readErr, writeErr := copyBody(sink, body, bufs.chunk, func(n int) { d.files.get().Add(0, int64(n)) })
 	p.offset += n
 	var ce *checkError
@@ -386,23 +387,40 @@ func (d *downloader) contentError(job fileJob, p *partial, err error) error {
 	return fmt.Errorf("invalid ndjson: %w", err)
 }
 
-// writebackEvery is how much a download writes before it asks the kernel to start writing it
-// to disk: small enough that files of a few MB stream to disk while they download, instead of
-// all at the final fsync.
-const writebackEvery = 1 << 20
+// directAlign is the alignment O_DIRECT writes keep, in memory, length and file offset: the
+// page size, a multiple of every disk's logical block size.
+const directAlign = 4096
 
-// writebackFile starts kernel writeback every writebackEvery bytes.
-type writebackFile struct {
-	f           *os.File
-	off, synced int64
+// partFile writes a partial file opened by openDirect. Writes stay direct while they are
+// aligned, which every buffer copyBody fills is; the first one that is not (a file's last bytes,
+// or what a broken connection left) turns O_DIRECT off for the rest of the file, so the last
+// page goes through the page cache and the fsync at commit writes it.
+type partFile struct {
+	f      *os.File
+	off    int64
+	direct bool
 }
 
-func (w *writebackFile) Write(b []byte) (int, error) {
+func (w *partFile) Write(b []byte) (int, error) {
+	if w.direct && (len(b)%directAlign != 0 || w.off%directAlign != 0 || !aligned(b)) {
+		if err := endDirect(w.f); err != nil {
+			return 0, err
+		}
+		w.direct = false
+	}
 	n, err := w.f.Write(b)
 	w.off += int64(n)
-	if w.off-w.synced >= writebackEvery {
-		startWriteback(w.f, w.synced, w.off-w.synced)
-		w.synced = w.off
-	}
 	return n, err
+}
+
+// aligned reports whether b starts at a directAlign boundary in memory.
+func aligned(b []byte) bool {
+	return len(b) == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign == 0
+}
+
+// alignedBuffer returns n bytes that start at a directAlign boundary.
+func alignedBuffer(n int) []byte {
+	b := make([]byte, n+directAlign)
+	skip := (directAlign - int(uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign)) % directAlign
+	return b[skip : skip+n : skip+n]
 }

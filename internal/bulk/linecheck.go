@@ -167,72 +167,55 @@ const maxFastDepth = 64
 
 // wholeLine checks one complete line (without its newline) that starts at a line start, the
 // fast way, and counts it when it is an object of the right type. It accepts only lines the
-// state machine accepts, and only those that start with '{': it jumps over each string to its
-// closing quote eight bytes at a time (stringEnd) and looks at the bytes between strings one by
-// one. Anything else (an error to report, a blank line, a BOM, nesting deeper than maxFastDepth)
-// returns false, for the state machine to judge with its own messages.
+// state machine accepts, and only those that start with '{'. At the top level it jumps over
+// each string to its closing quote (stringEnd), reading the keys to find resourceType; each
+// value nested in brackets, most of a resource, it leaves to skipNested. Anything else (an
+// error to report, a blank line, a BOM, nesting deeper than maxFastDepth) returns false, for the
+// state machine to judge with its own messages.
 func (c *lineChecker) wholeLine(line []byte) bool {
 	if len(line) == 0 || line[0] != '{' || int64(len(line))+1 > c.maxLine {
 		return false
 	}
 	var stack [maxFastDepth]byte
 	stack[0] = '{'
-	depth := 1
 	keyNext, rtNext := true, false
 	var rtype []byte
 	for i := 1; i < len(line); i++ {
 		b := line[i]
-		if b == '"' {
+		switch cls := outsideClass[b]; cls {
+		case clsQuote:
 			k, escaped := stringEnd(line, i+1)
 			if k < 0 {
 				return false
 			}
-			if depth == 1 {
-				switch str := line[i+1 : k]; {
-				case escaped: // escaped keys are never resourceType
-					rtNext = rtNext && !keyNext
-				case keyNext:
-					rtNext = string(str) == "resourceType"
-				case rtNext && len(str) <= maxCapture:
-					rtype, rtNext = str, false
-				}
-			} else if k+2 < len(line) && (line[k+1] == ':' || line[k+1] == ',') && line[k+2] == '"' {
-				k++ // below the top level, "...": or "...", before the next string: nothing to do
+			switch str := line[i+1 : k]; {
+			case escaped: // escaped keys are never resourceType
+				rtNext = rtNext && !keyNext
+			case keyNext:
+				rtNext = string(str) == "resourceType"
+			case rtNext && len(str) <= maxCapture:
+				rtype, rtNext = str, false
 			}
 			i = k
-			continue
-		}
-		switch cls := outsideClass[b]; cls {
 		case clsSpace:
-		case clsBare, clsComma, clsColon:
-			if depth == 1 { // top-level keys: after '{' or ',', until ':'
-				switch cls {
-				case clsComma:
-					keyNext, rtNext = true, false
-				case clsColon:
-					keyNext = false
-				default:
-					rtNext = false
-				}
-			}
-		case clsOpen:
-			if depth == len(stack) {
-				return false
-			}
-			stack[depth] = b
-			depth++
+		case clsComma:
+			keyNext, rtNext = true, false
+		case clsColon:
+			keyNext = false
+		case clsBare:
 			rtNext = false
-		case clsClose:
-			open := byte('{')
-			if b == ']' {
-				open = '['
-			}
-			if depth--; stack[depth] != open {
+		case clsOpen:
+			stack[1] = b
+			k, ok := skipNested(line, i+1, &stack)
+			if !ok {
 				return false
 			}
-			if depth == 0 {
-				return c.lineEnd(line[i+1:], rtype)
+			i, rtNext = k, false
+		case clsClose:
+			if b != '}' {
+				return false
 			}
+			return c.lineEnd(line[i+1:], rtype)
 		default:
 			return false
 		}

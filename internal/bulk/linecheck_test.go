@@ -1,6 +1,7 @@
 package bulk
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"math/rand/v2"
@@ -70,6 +71,9 @@ func TestIssue12FastLinePathAgreesWithTheStateMachine(t *testing.T) {
 	}
 	for iter := range 2000 {
 		start := rng.IntN(len(base))
+		if rng.IntN(4) > 0 { // mostly from a line start, so the lines after a mutation are checked too
+			start += bytes.IndexByte(base[start:], '\n') + 1
+		}
 		data := append([]byte(nil), base[start:min(len(base), start+rng.IntN(8000))]...)
 		for m := rng.IntN(4); m > 0 && len(data) > 0; m-- {
 			pos, b := rng.IntN(len(data)), extra[rng.IntN(len(extra))]
@@ -83,10 +87,41 @@ func TestIssue12FastLinePathAgreesWithTheStateMachine(t *testing.T) {
 			}
 		}
 		want := []string{"", "Observation", "Patient"}[rng.IntN(3)]
-		fastErr, fastN := check(data, want, 1<<20)
 		slowErr, slowN := check(data, want, 1)
-		if fastErr != slowErr || fastN != slowN {
-			t.Fatalf("iteration %d (%q): whole lines %q after %d resources, byte by byte %q after %d", iter, data, fastErr, fastN, slowErr, slowN)
+		for _, vector := range []bool{useVector, false} {
+			useVector = vector
+			fastErr, fastN := check(data, want, 1<<20)
+			useVector = true
+			if fastErr != slowErr || fastN != slowN {
+				t.Fatalf("iteration %d (%q, vector kernel %v): whole lines %q after %d resources, byte by byte %q after %d", iter, data, vector, fastErr, fastN, slowErr, slowN)
+			}
+		}
+	}
+}
+
+// TestIssue12BlockClassifierMatchesByteByByte: the vector kernel that flags quotes,
+// backslashes, brackets, colons and commas in 64-byte blocks flags the same bytes as the plain
+// loop, on blocks dense with those bytes and on arbitrary bytes.
+func TestIssue12BlockClassifierMatchesByteByByte(t *testing.T) {
+	if !useVector {
+		t.Skip("no vector kernel on this machine: classify64 is the plain loop")
+	}
+	rng := rand.New(rand.NewPCG(64, 1))
+	special := []byte("\"\\{}[]:,\n x\x00\xff")
+	block := make([]byte, 64)
+	for iter := range 20000 {
+		for k := range block {
+			if iter%2 == 0 {
+				block[k] = special[rng.IntN(len(special))]
+			} else {
+				block[k] = byte(rng.IntN(256))
+			}
+		}
+		var got, want blockMasks
+		classify64(block, &got)
+		classify64Generic(block, &want)
+		if got != want {
+			t.Fatalf("block %q: vector %+v, plain %+v", block, got, want)
 		}
 	}
 }
@@ -110,7 +145,7 @@ func TestIssue12TrickyLinesAgree(t *testing.T) {
 		{"odd backslashes before the last quote", p + `,"a":"\\\"}`, "truncated"},
 		{"backslash outside a string", p + `,"a":1\}`, "not JSON"},
 	}
-	for off := range 10 { // an escape at each place of a word
+	for off := range 140 { // an escape at each place of a word and of a 64-byte block
 		pad := strings.Repeat("x", off)
 		cases = append(cases, struct{ name, line, wantErr string }{fmt.Sprintf("escapes %d bytes into a string", off),
 			p + `,"` + pad + `\"":"` + pad + `\\","b":"` + pad + `\\\"\\"}`, ""})
