@@ -309,14 +309,6 @@ func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *
 		}
 		body = zr
 	}
-	if p.meta.AcceptRanges && !p.meta.GzipSniffed { // only a resumable file needs its state saved
-		if mb, err := json.Marshal(p.meta); err == nil {
-			if err := os.WriteFile(p.path+".json", mb, 0o600); err != nil {
-				return journalEntry{}, fmt.Errorf("saving %s.json: %w", p.path, err)
-			}
-			p.saved = true
-		}
-	}
 	flags := os.O_WRONLY | os.O_APPEND
 	if p.offset == 0 {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
@@ -326,7 +318,11 @@ func (d *downloader) stream(ctx context.Context, job fileJob, p *partial, resp *
 		return journalEntry{}, fmt.Errorf("opening %s: %w", p.path, err)
 	}
 	defer f.Close()
-	sink := io.MultiWriter(p.hash, p.checker, &partFile{f: f, off: p.offset, direct: direct})
+	file := &partFile{f: f, off: p.offset, direct: direct}
+	if p.meta.AcceptRanges && !p.meta.GzipSniffed && !p.saved { // only a resumable file needs its state saved
+		file.saveAt, file.save = resumeStateAfter, p.saveMeta
+	}
+	sink := io.MultiWriter(p.hash, p.checker, file)
 	n, readErr, writeErr := copyBody(sink, body, bufs.chunk, func(n int) { d.files.get().Add(0, int64(n)) })
 	p.offset += n
 	var ce *checkError
@@ -391,6 +387,25 @@ func (d *downloader) contentError(job fileJob, p *partial, err error) error {
 // page size, a multiple of every disk's logical block size.
 const directAlign = 4096
 
+// resumeStateAfter is how many bytes a download has before it saves the state a later run
+// needs to continue it with Range: a download killed before that starts over, so at most this
+// much per download is fetched twice, and the many small files of an export do without a state
+// file each (two file creations and a removal per file, issue 12).
+const resumeStateAfter = 8 << 20
+
+// saveMeta saves the partial's state beside it, for a later run to continue it with Range.
+func (p *partial) saveMeta() error {
+	mb, err := json.Marshal(p.meta)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(p.path+".json", mb, 0o600); err != nil {
+		return fmt.Errorf("saving %s.json: %w", p.path, err)
+	}
+	p.saved = true
+	return nil
+}
+
 // partFile writes a partial file opened by openDirect. Writes stay direct while they are
 // aligned, which every buffer copyBody fills is; the first one that is not (a file's last bytes,
 // or what a broken connection left) turns O_DIRECT off for the rest of the file, so the last
@@ -399,6 +414,8 @@ type partFile struct {
 	f      *os.File
 	off    int64
 	direct bool
+	saveAt int64        // once the file holds this many bytes,
+	save   func() error // save is called (once)
 }
 
 func (w *partFile) Write(b []byte) (int, error) {
@@ -410,6 +427,11 @@ func (w *partFile) Write(b []byte) (int, error) {
 	}
 	n, err := w.f.Write(b)
 	w.off += int64(n)
+	if err == nil && w.save != nil && w.off >= w.saveAt {
+		save := w.save
+		w.save = nil
+		err = save()
+	}
 	return n, err
 }
 

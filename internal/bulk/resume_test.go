@@ -154,3 +154,38 @@ func TestKO36SavedExportOfAnotherURLIsNotReused(t *testing.T) {
 		})
 	}
 }
+
+// TestIssue12NextRunContinuesOnlyDownloadsWorthContinuing: a download cut short and given up on
+// continues with Range in the next run when it had saved its state, which it does once it holds
+// resumeStateAfter bytes; one cut before that starts over, and no small file costs a state file.
+func TestIssue12NextRunContinuesOnlyDownloadsWorthContinuing(t *testing.T) {
+	big := ndjson("Patient", 3*resumeStateAfter/100) // over twice resumeStateAfter: cut in half, past it
+	cases := []struct {
+		name      string
+		body      []byte
+		wantWhole int // full downloads the server sees in both runs
+	}{
+		{"DL-09 a download past resumeStateAfter continues with Range", big, 1},
+		{"EC-15 a download cut before resumeStateAfter starts over", ndjson("Patient", 50), 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			files := []bulktest.File{{Type: "Patient", Body: tc.body}}
+			srv := bulktest.New(bulktest.Script{Files: files, FileFaults: map[int][]bulktest.Fault{0: {bulktest.Truncate}}})
+			defer srv.Close()
+			opts := testOptions(t, srv, newFakeClock())
+			opts.Types, opts.MaxAttempts = []string{"Patient"}, 1
+			if _, err := Export(context.Background(), http.DefaultClient, opts); err == nil {
+				t.Fatal("the first run finished; its only download should have failed")
+			}
+			opts.MaxAttempts = 4
+			if _, err := Export(context.Background(), http.DefaultClient, opts); err != nil {
+				t.Fatalf("second run: %v", err)
+			}
+			assertFiles(t, opts.Dir, files)
+			if got := srv.FullDownloads(0); got != tc.wantWhole {
+				t.Errorf("file sent whole %d times, want %d", got, tc.wantWhole)
+			}
+		})
+	}
+}
