@@ -2,9 +2,7 @@ package bulk
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"math/bits"
 )
 
 // lineChecker is an io.Writer that checks, as bytes stream through it and without holding a line
@@ -13,11 +11,11 @@ import (
 // outside strings), which catches truncation, HTML pages and wrong types; the ETL parses fully.
 // CRLF, blank lines, a missing final newline and a leading BOM are accepted (EC-17).
 //
-// A line lying whole in a buffer takes wholeLine: a resource is nine tenths strings of about 15
-// bytes, so it jumps over each string eight bytes at a time and looks at the bytes between
-// strings one by one. Lines cut by a buffer's end, and lines wholeLine declines, go through a
-// table-driven state machine that keeps its state across buffers (scan, linescan.go) and gives
-// every error its message (issue 12).
+// A line lying whole in a buffer takes wholeLine (lineblocks.go), which reads it 64 bytes at a
+// time and looks one by one only at brackets, rare bytes and top-level strings. Lines cut by a
+// buffer's end, and lines wholeLine declines, go through a table-driven state machine that
+// keeps its state across buffers (scan, linescan.go) and gives every error its message
+// (issue 12).
 type lineChecker struct {
 	want    string
 	maxLine int64
@@ -162,67 +160,6 @@ func (c *lineChecker) Write(p []byte) (int, error) {
 // midLine reports whether the state machine is inside a line begun in an earlier buffer.
 func (c *lineChecker) midLine() bool { return c.started || c.lineLen > 0 }
 
-// maxFastDepth is the deepest nesting wholeLine follows; deeper lines go to the state machine.
-const maxFastDepth = 64
-
-// wholeLine checks one complete line (without its newline) that starts at a line start, the
-// fast way, and counts it when it is an object of the right type. It accepts only lines the
-// state machine accepts, and only those that start with '{'. At the top level it jumps over
-// each string to its closing quote (stringEnd), reading the keys to find resourceType; each
-// value nested in brackets, most of a resource, it leaves to skipNested. Anything else (an
-// error to report, a blank line, a BOM, nesting deeper than maxFastDepth) returns false, for the
-// state machine to judge with its own messages.
-func (c *lineChecker) wholeLine(line []byte) bool {
-	if len(line) == 0 || line[0] != '{' || int64(len(line))+1 > c.maxLine {
-		return false
-	}
-	var stack [maxFastDepth]byte
-	stack[0] = '{'
-	keyNext, rtNext := true, false
-	var rtype []byte
-	for i := 1; i < len(line); i++ {
-		b := line[i]
-		switch cls := outsideClass[b]; cls {
-		case clsQuote:
-			k, escaped := stringEnd(line, i+1)
-			if k < 0 {
-				return false
-			}
-			switch str := line[i+1 : k]; {
-			case escaped: // escaped keys are never resourceType
-				rtNext = rtNext && !keyNext
-			case keyNext:
-				rtNext = string(str) == "resourceType"
-			case rtNext && len(str) <= maxCapture:
-				rtype, rtNext = str, false
-			}
-			i = k
-		case clsSpace:
-		case clsComma:
-			keyNext, rtNext = true, false
-		case clsColon:
-			keyNext = false
-		case clsBare:
-			rtNext = false
-		case clsOpen:
-			stack[1] = b
-			k, ok := skipNested(line, i+1, &stack)
-			if !ok {
-				return false
-			}
-			i, rtNext = k, false
-		case clsClose:
-			if b != '}' {
-				return false
-			}
-			return c.lineEnd(line[i+1:], rtype)
-		default:
-			return false
-		}
-	}
-	return false
-}
-
 // lineEnd ends wholeLine's line after its object: only blanks may follow, and the object must
 // have the right resourceType.
 func (c *lineChecker) lineEnd(rest, rtype []byte) bool {
@@ -237,35 +174,6 @@ func (c *lineChecker) lineEnd(rest, rtype []byte) bool {
 	c.resources++
 	c.line++
 	return true
-}
-
-// stringEnd returns the index of the quote that closes the string whose content starts at k in
-// line (-1 when the line ends first), and whether the string holds a backslash. It reads eight
-// bytes at a time up to the first quote or backslash (a byte equal to c is a zero byte of the
-// word XOR c; the lowest flagged byte is always a true one), and steps over each escape.
-func stringEnd(line []byte, k int) (int, bool) {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	escaped := false
-	for {
-		for ; k+8 <= len(line); k += 8 {
-			w := binary.LittleEndian.Uint64(line[k:])
-			q, bs := w^(ones*'"'), w^(ones*'\\')
-			if m := ((q-ones)&^q | (bs-ones)&^bs) & highs; m != 0 {
-				k += bits.TrailingZeros64(m) >> 3
-				break
-			}
-		}
-		for k < len(line) && line[k] != '"' && line[k] != '\\' {
-			k++
-		}
-		if k >= len(line) {
-			return -1, escaped
-		}
-		if line[k] == '"' {
-			return k, escaped
-		}
-		k, escaped = k+2, true
-	}
 }
 
 // Close checks the end of the stream: a last line without a newline must be complete.

@@ -144,6 +144,14 @@ func TestIssue12TrickyLinesAgree(t *testing.T) {
 		{"value over the remembered length", `{"resourceType":"` + strings.Repeat("P", maxCapture+1) + `"}`, "no resourceType"},
 		{"odd backslashes before the last quote", p + `,"a":"\\\"}`, "truncated"},
 		{"backslash outside a string", p + `,"a":1\}`, "not JSON"},
+		{"a contained resource's resourceType is not the line's", `{"contained":[{"resourceType":"Medication"}],"resourceType":"Patient"}`, ""},
+		{"only a contained resource has a resourceType", `{"contained":[{"resourceType":"Patient"}]}`, "no resourceType"},
+		{"resourceType as the value of resourceType", `{"resourceType":"resourceType","resourceType":"Patient"}`, ""},
+		{"resourceType after a value without a comma is no key", `{"a":"b" "resourceType":"Patient"}`, "no resourceType"},
+		{"resourceType with a number for its value", `{"resourceType":5}`, "no resourceType"},
+		{"a later escaped resourceType value keeps the first", p + `,"resourceType":"P\u0061tient"}`, ""},
+		{"resourceType value of exactly the remembered length", `{"resourceType":"` + strings.Repeat("P", maxCapture) + `"}`, "where the manifest says"},
+		{"resourceType spelled in a string below the top level", `{"a":{"b":"resourceType"},"resourceType":"Patient"}`, ""},
 	}
 	for off := range 140 { // an escape at each place of a word and of a 64-byte block
 		pad := strings.Repeat("x", off)
