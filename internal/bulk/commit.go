@@ -104,8 +104,11 @@ func (b *commitBatches) commit(f pendingFile, flush func([]pendingFile) error) e
 	return b.failed[mine]
 }
 
-// streamChunk is how much a download reads before it checks, checksums and writes it.
-const streamChunk = 256 << 10
+// streamChunk is how much a download reads before it checks, checksums and writes it: one
+// direct write each. Measured on the export benchmark (5 downloads at once), 1 MiB took 12-15%
+// less time and CPU than 256 KiB; 2 MiB and more were slower (the chunk no longer stays in the
+// core's cache between the network copy, the checksum and the check).
+const streamChunk = 1 << 20
 
 // streamBufs are the buffers of one download, reused from one download to the next so 490 MB
 // in 170 files is not 100 MB of fresh memory to zero and collect (issue 12).
