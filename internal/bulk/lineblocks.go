@@ -118,7 +118,11 @@ func (c *lineChecker) wholeLine(line []byte) bool {
 			}
 		}
 		for q := quotes & inside & top & upTo; q != 0; q &= q - 1 {
-			switch v, kind := topResourceType(line, i+bits.TrailingZeros64(q)); kind {
+			p := i + bits.TrailingZeros64(q)
+			if p+14 > len(line) || line[p+1] != 'r' || line[p+13] != '"' { // surely not resourceType
+				continue
+			}
+			switch v, kind := topResourceType(line, p); kind {
 			case topKey:
 				rtype = v
 			case topUnsure:
