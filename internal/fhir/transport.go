@@ -28,13 +28,18 @@ import (
 
 // baseTransport returns the innermost transport: the one of opts.HTTPClient when given (tests),
 // else a clone of http.DefaultTransport (it honours HTTPS_PROXY) with TLS verification on,
-// TLS 1.2 or later (GO-08), the system roots plus CAFile, and bounded connections per host.
+// TLS 1.2 or later (GO-08), the system roots plus CAFile, and bounded connections per host,
+// all of which are kept for reuse.
 func baseTransport(opts Options) (http.RoundTripper, error) {
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
 		return opts.HTTPClient.Transport, nil
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxConnsPerHost = opts.MaxConnsPerHost
+	// Keep every connection the host may have: the default of 2 idle ones closed 3 of 5 after
+	// each download, so an export of 170 files opened 30 connections (each a TLS handshake on a
+	// real server) instead of 5.
+	t.MaxIdleConnsPerHost = opts.MaxConnsPerHost
 	t.ResponseHeaderTimeout = 5 * time.Minute
 	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	if opts.CAFile != "" {
