@@ -9,7 +9,8 @@
 #        BENCH_DIR=/tmp/exbench keeps the binary and data between calls
 #        BENCH_SERVE=1 only starts nginx and prints the two commands, for timing them with other tools
 # Needs nginx (Debian: apt-get install nginx-light) and curl. Prints each run, the medians, the
-# ratio curl/export (1.0 = as fast as curl), the CPU ratio export/curl and the export's peak RSS.
+# ratio curl/export (1.0 = as fast as curl), the CPU ratio export/curl (both from the medians, and
+# as the median of the run-by-run pairs) and the export's peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -108,9 +109,13 @@ for r in $(seq "$runs"); do
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 me=$(median "${ew[@]}"); mc=$(median "${cw[@]}"); mec=$(median "${ec[@]}"); mcc=$(median "${cc[@]}"); mr=$(median "${rss[@]}")
-awk -v f="$files" -v b="$bytes" -v me="$me" -v mc="$mc" -v mec="$mec" -v mcc="$mcc" -v mr="$mr" -v n="$runs" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+declare -a pr pc # pair by pair, so a drift of the machine's speed during the runs cancels out
+for i in "${!ew[@]}"; do pr+=("$(echo "${cw[i]} / ${ew[i]}" | bc -l)"); pc+=("$(echo "${ec[i]} / ${cc[i]}" | bc -l)"); done
+mpr=$(median "${pr[@]}"); mpc=$(median "${pc[@]}")
+awk -v f="$files" -v b="$bytes" -v me="$me" -v mc="$mc" -v mec="$mec" -v mcc="$mcc" -v mr="$mr" -v n="$runs" -v mpr="$mpr" -v mpc="$mpc" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
   printf "%d files, %.0f MiB, 5 at once, median of %d (load %s)\n", f, b/1048576, n, load
   printf "export: %.2f s (%.0f MiB/s), CPU %.2f s, peak RSS %.0f MiB\n", me, b/1048576/me, mec, mr/1024
   printf "curl:   %.2f s (%.0f MiB/s), CPU %.2f s\n", mc, b/1048576/mc, mcc
   printf "throughput ratio (curl time / export time): %.2f; CPU ratio (export / curl): %.2f\n", mc/me, mec/mcc
+  printf "the same, median of the pairs: %.2f and %.2f\n", mpr, mpc
 }'
