@@ -49,7 +49,7 @@ func observationIDs(t *testing.T, out string) []string {
 		if err != nil {
 			t.Fatalf("live file %s unreadable: %v", name, err)
 		}
-		_ = pf.TopLevelStrings("id", func(_ int64, v []byte) error { ids = append(ids, string(v)); return nil })
+		_ = pf.Strings("id", func(_ int64, v []byte) error { ids = append(ids, string(v)); return nil })
 		f.Close()
 	}
 	sort.Strings(ids)

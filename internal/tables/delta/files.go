@@ -3,6 +3,7 @@ package delta
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	mbits "math/bits"
 	"net/url"
@@ -177,60 +178,72 @@ func dataPath(p string) (string, error) {
 }
 
 type cowResult struct {
-	adds          []Action
-	rows, dropped int64
+	removes       []Action
+	rows, dropped int64 // rows copied, rows replaced or deleted
+	stale         int64 // rows of the run that lost to a live row updated later
 }
 
-// copyOnWrite finds the live files holding a key of this run and rewrites them without those
-// rows; it returns the new files and the removes of the old ones.
-func (t *Table) copyOnWrite(ctx context.Context, hf *hitFinder, fw *fileWriter, opts WriteOptions) (cowResult, []Action, error) {
-	var res cowResult
+// findHits reads the id and meta.lastUpdated of every live row and matches them with the run's
+// keys in hf (hitFinder.resolve).
+func (t *Table) findHits(ctx context.Context, hf *hitFinder, runRows int64, opts WriteOptions) (hitResult, error) {
 	files := t.snap.Files()
 	rowsPer := make([]int64, len(files))
 	for i, a := range files {
 		pf, done, err := t.openData(ctx, a, opts.TempDir)
 		if err != nil {
-			return res, nil, err
+			return hitResult{}, err
 		}
 		rowsPer[i] = pf.NumRows()
-		err = pf.TopLevelStrings("id", func(row int64, id []byte) error { return hf.addRow(i, int(row), id) })
+		err = liveKeys(pf, func(row int64, id []byte, lastUpdated uint64) error { return hf.addRow(i, int(row), id, lastUpdated) })
 		done()
 		if err != nil {
-			return res, nil, fmt.Errorf("reading ids of %s: %w", t.st.Location(path.Join(t.dir, a.Path)), err)
+			return hitResult{}, fmt.Errorf("reading ids of %s: %w", t.st.Location(path.Join(t.dir, a.Path)), err)
 		}
 	}
-	hits, err := hf.hits(rowsPer)
-	if err != nil {
-		return res, nil, err
+	return hf.resolve(rowsPer, runRows)
+}
+
+// liveKeys calls fn with the number, id and meta.lastUpdated (see updateTime) of every row of
+// a live file that has an id. Memory: eight bytes per row of the file.
+func liveKeys(pf *parquetfile.File, fn func(row int64, id []byte, lastUpdated uint64) error) error {
+	updated := make([]uint64, pf.NumRows())
+	err := pf.Strings("meta.lastUpdated", func(row int64, v []byte) error {
+		updated[row] = updateTime(v)
+		return nil
+	})
+	if err != nil && !errors.Is(err, parquetfile.ErrNoColumn) {
+		return err
 	}
-	before := len(fw.adds)
-	var removes []Action
-	for i, bits := range hits {
+	return pf.Strings("id", func(row int64, id []byte) error { return fn(row, id, updated[row]) })
+}
+
+// copyOnWrite rewrites the live files that hold hits without those rows, into fw; it returns
+// the removes of the old files.
+func (t *Table) copyOnWrite(ctx context.Context, found hitResult, fw *fileWriter, opts WriteOptions) (cowResult, error) {
+	var res cowResult
+	files := t.snap.Files()
+	for i, bits := range found.hits {
 		if bits == nil {
 			continue
 		}
-		removes = append(removes, removeAction(files[i], opts.Now))
-		if hit := hitCount(bits); hit >= rowsPer[i] {
-			res.dropped += rowsPer[i] // every row is replaced or deleted: nothing to copy, and no empty file
+		res.removes = append(res.removes, removeAction(files[i], opts.Now))
+		if hitCount(bits) >= found.rows[i] {
+			res.dropped += found.rows[i] // every row is replaced or deleted: nothing to copy, and no empty file
 			continue
 		}
 		pf, done, err := t.openData(ctx, files[i], opts.TempDir)
 		if err != nil {
-			return res, nil, err
+			return res, err
 		}
 		copied, err := fw.copyFrom(pf, func(row int64) bool { return bits[row/64]&(1<<(row%64)) == 0 })
 		done()
 		if err != nil {
-			return res, nil, err
+			return res, err
 		}
 		res.rows += copied
 		res.dropped += pf.NumRows() - copied
 	}
-	if err := fw.finish(); err != nil {
-		return res, nil, err
-	}
-	res.adds = fw.adds[before:]
-	return res, removes, nil
+	return res, fw.finish()
 }
 
 // hitCount is the number of rows a file's hit bits mark.

@@ -1,6 +1,7 @@
 package delta
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,13 +65,14 @@ func (t *Table) CheckWritable() error {
 	return nil
 }
 
-// Rows iterates a run's rows, in order.
+// Rows iterates a run's rows, in order. Write may call it twice.
 type Rows func(fn func(row []byte) error) error
 
 // WriteOptions say how one run writes the table.
 type WriteOptions struct {
 	// Replace replaces the table's rows whole (the completion tables); otherwise rows are upserted
-	// by id: a row replaces the live row with its id, and Deleted ids are removed.
+	// by id: a row replaces the live row with its id, unless both have a meta.lastUpdated and
+	// the live row's is later (Cumulus ETL's merge condition), and Deleted ids are removed.
 	Replace bool
 	Deleted Rows // ids, one per call, for an upsert
 	// Columns are the columns the rows fit, including the existing table's (schema.Table.Merge).
@@ -88,68 +90,46 @@ type Result struct {
 	RowsWritten        int64 // new rows
 	RowsCopied         int64 // rows of replaced files copied to their new files
 	RowsReplacedOrGone int64 // rows of the old table replaced by a new row or deleted
+	RowsStale          int64 // rows of the run not written: the live row was updated later
 }
 
 // Write writes a run's rows as one new version of the table: new data files first (invisible
 // until the commit), then the files of the old version that hold replaced or deleted ids rewritten
-// without those rows (copy on write), then one commit, created only if absent.
+// without those rows (copy on write), then one commit, created only if absent. An upsert into
+// a table with rows reads the run's rows twice: once for their ids and meta.lastUpdated, to
+// match them with the live rows, once to write those that win.
 func (t *Table) Write(ctx context.Context, rows Rows, opts WriteOptions) (Result, error) {
 	var res Result
 	if err := t.CheckWritable(); err != nil {
 		return res, err
 	}
-	var hf *hitFinder
-	if !opts.Replace && t.snap != nil && len(t.snap.files) > 0 {
-		var err error
-		if hf, err = newHitFinder(opts.TempDir, t.liveRows()*80); err != nil {
-			return res, err
-		}
-		defer hf.close()
-	}
 	fw := t.newFileWriter(ctx, opts)
 	defer fw.abort()
-	var ids jsonrow.Reader
-	err := rows(func(row []byte) error {
-		if hf != nil {
-			id, err := topLevelID(&ids, row)
-			if err != nil {
-				return err
-			}
-			if err := hf.addKey(id); err != nil {
-				return err
-			}
-		}
-		return fw.write(row)
-	})
-	if err == nil {
-		err = fw.finish()
-	}
-	if err != nil {
-		return res, err
-	}
-	res.RowsWritten = fw.rows
 	var removes []Action
-	adds := fw.adds
 	switch {
-	case opts.Replace && t.snap != nil:
-		for _, a := range t.snap.Files() {
-			removes = append(removes, removeAction(a, opts.Now))
-			res.RowsReplacedOrGone += numRecords(a)
-		}
-	case hf != nil:
-		if opts.Deleted != nil {
-			if err := opts.Deleted(func(id []byte) error { return hf.addKey(id) }); err != nil {
-				return res, err
-			}
-		}
-		rewritten, gone, err := t.copyOnWrite(ctx, hf, fw, opts)
+	case !opts.Replace && t.snap != nil && len(t.snap.files) > 0:
+		cow, err := t.upsert(ctx, rows, fw, opts)
 		if err != nil {
 			return res, err
 		}
-		removes, res.RowsReplacedOrGone = gone, rewritten.dropped
-		res.RowsCopied = rewritten.rows
-		adds = fw.adds
+		removes, res.RowsReplacedOrGone, res.RowsCopied, res.RowsStale = cow.removes, cow.dropped, cow.rows, cow.stale
+		res.RowsWritten = fw.rows - cow.rows
+	default:
+		if err := rows(fw.write); err != nil {
+			return res, err
+		}
+		if err := fw.finish(); err != nil {
+			return res, err
+		}
+		res.RowsWritten = fw.rows
+		if opts.Replace && t.snap != nil {
+			for _, a := range t.snap.Files() {
+				removes = append(removes, removeAction(a, opts.Now))
+				res.RowsReplacedOrGone += numRecords(a)
+			}
+		}
 	}
+	adds := fw.adds
 	actions, err := t.commitActions(opts, len(removes) > 0)
 	if err != nil {
 		return res, err
@@ -170,6 +150,53 @@ func (t *Table) Write(ctx context.Context, rows Rows, opts WriteOptions) (Result
 	t.snap = snap
 	res.Version, res.Added, res.Removed = snap.Version, len(adds), len(removes)
 	return res, nil
+}
+
+// upsert writes the run's rows that win over the live rows with their ids into fw, then the
+// live files that hold replaced or deleted ids rewritten without those rows (copyOnWrite).
+func (t *Table) upsert(ctx context.Context, rows Rows, fw *fileWriter, opts WriteOptions) (cowResult, error) {
+	hf, err := newHitFinder(opts.TempDir, t.liveRows()*80)
+	if err != nil {
+		return cowResult{}, err
+	}
+	defer hf.close()
+	var keys jsonrow.Reader
+	var runRows uint64
+	err = rows(func(row []byte) error {
+		id, lastUpdated, err := idAndLastUpdated(&keys, row)
+		if err != nil {
+			return err
+		}
+		runRows++
+		return hf.addKey(id, runRows-1, updateTime(lastUpdated))
+	})
+	if err == nil && opts.Deleted != nil {
+		err = opts.Deleted(func(id []byte) error { return hf.addKey(id, deletedRow, 0) })
+	}
+	if err != nil {
+		return cowResult{}, err
+	}
+	found, err := t.findHits(ctx, hf, int64(runRows), opts)
+	if err != nil {
+		return cowResult{}, err
+	}
+	var i uint64
+	err = rows(func(row []byte) error {
+		defer func() { i++ }()
+		if found.stale[i/64]&(1<<(i%64)) != 0 {
+			return nil
+		}
+		return fw.write(row)
+	})
+	if err == nil && i != runRows {
+		err = fmt.Errorf("the run's rows changed between two readings (%d, then %d)", runRows, i)
+	}
+	if err != nil {
+		return cowResult{}, err
+	}
+	cow, err := t.copyOnWrite(ctx, found, fw, opts)
+	cow.stale = found.staleRows
+	return cow, err
 }
 
 // commitActions are the commitInfo, and the protocol and metaData when the table is new or its
@@ -225,24 +252,57 @@ func numRecords(a *Add) int64 {
 	return s.NumRecords
 }
 
-// topLevelID finds a row's top-level "id" string.
-func topLevelID(r *jsonrow.Reader, row []byte) ([]byte, error) {
+// idAndLastUpdated finds a row's top-level "id" string and its meta.lastUpdated (nil when the
+// row has none).
+func idAndLastUpdated(r *jsonrow.Reader, row []byte) (id, lastUpdated []byte, err error) {
 	r.Reset(row)
 	if err := r.BeginObject(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for {
 		key, ok, err := r.Key()
-		if err != nil {
-			return nil, err
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case !ok && id == nil:
+			return nil, nil, errors.New("row without an id")
+		case !ok:
+			return id, lastUpdated, nil
+		case string(key) == "id":
+			if id, err = r.String(); err != nil {
+				return nil, nil, err
+			}
+			id = bytes.Clone(id)
+		case string(key) == "meta":
+			if lastUpdated, err = metaLastUpdated(r); err != nil {
+				return nil, nil, err
+			}
+		default:
+			if err := r.Skip(); err != nil {
+				return nil, nil, err
+			}
 		}
-		if !ok {
-			return nil, errors.New("row without an id")
+	}
+}
+
+// metaLastUpdated reads the meta object at r and returns its lastUpdated string, if any.
+func metaLastUpdated(r *jsonrow.Reader) ([]byte, error) {
+	if err := r.BeginObject(); err != nil {
+		return nil, err
+	}
+	var lastUpdated []byte
+	for {
+		key, ok, err := r.Key()
+		if err != nil || !ok {
+			return lastUpdated, err
 		}
-		if string(key) == "id" {
-			return r.String()
-		}
-		if err := r.Skip(); err != nil {
+		if string(key) == "lastUpdated" {
+			v, err := r.String()
+			if err != nil {
+				return nil, err
+			}
+			lastUpdated = bytes.Clone(v)
+		} else if err := r.Skip(); err != nil {
 			return nil, err
 		}
 	}

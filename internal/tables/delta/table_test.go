@@ -269,3 +269,51 @@ func TestUpsertReplacingAWholeFileAddsNoEmptyFile(t *testing.T) {
 		t.Errorf("live rows %v", live)
 	}
 }
+
+// An upsert keeps a live row updated later than the run's row with its id, as Cumulus ETL's
+// merge does (it updates when either meta.lastUpdated is null or the table's is not later than
+// the update's); every other run row replaces its live row, and deletions win whatever the times.
+func TestUpsertKeepsALiveRowUpdatedLater(t *testing.T) {
+	at := func(ts string) string { return `,"meta":{"versionId":"1","lastUpdated":"` + ts + `"}` }
+	cases := []struct {
+		name          string
+		live, run     string // the row's meta, "" for none
+		deleted       bool
+		wantStatus    string // the live row's status afterwards, "" for gone
+		wantStale     int64
+		wantReplacing int64
+	}{
+		{"the live row is later: kept", at("2024-05-01T00:00:00Z"), at("2024-04-01T00:00:00Z"), false, "live", 1, 0},
+		{"the live row is later by its offset: kept", at("2024-05-01T00:00:00-05:00"), at("2024-05-01T03:00:00.000+00:00"), false, "live", 1, 0},
+		{"the run's row is later: replaced", at("2024-04-01T00:00:00Z"), at("2024-05-01T00:00:00Z"), false, "run", 0, 1},
+		{"the same time: replaced (a re-upload after the allow-list grew)", at("2024-05-01T00:00:00Z"), at("2024-05-01T00:00:00Z"), false, "run", 0, 1},
+		{"the live row has no lastUpdated (Epic): replaced", "", at("2024-04-01T00:00:00Z"), false, "run", 0, 1},
+		{"the run's row has no lastUpdated: replaced", at("2024-05-01T00:00:00Z"), "", false, "run", 0, 1},
+		{"deleted, whatever the times", at("2024-05-01T00:00:00Z"), "", true, "", 0, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := dirStorage{t.TempDir()}
+			write(t, st, "observation", nil, obs("a", "live", tc.live), obs("b", "live"), obs("c", "live"))
+			var run []string
+			var deleted []string
+			if tc.deleted {
+				deleted = []string{"a"}
+			} else {
+				run = append(run, obs("a", "run", tc.run))
+			}
+			res := write(t, st, "observation", deleted, append(run, obs("b", "run"), obs("d", "run"))...)
+			live := liveRows(t, st, "observation")
+			got := ""
+			if row, ok := live["a"]; ok {
+				got = row["status"].(string)
+			}
+			if got != tc.wantStatus || live["b"]["status"] != "run" || live["c"]["status"] != "live" || live["d"]["status"] != "run" {
+				t.Fatalf("live rows %v; want a %q, b and d from the run, c kept", live, tc.wantStatus)
+			}
+			if res.RowsStale != tc.wantStale || res.RowsReplacedOrGone != tc.wantReplacing+1 {
+				t.Errorf("result %+v: want %d stale and %d replaced or gone", res, tc.wantStale, tc.wantReplacing+1)
+			}
+		})
+	}
+}

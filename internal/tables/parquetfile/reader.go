@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
@@ -268,17 +269,28 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// TopLevelStrings calls fn with the row number and value of a top-level string column for each
-// row where it is not null, reading that column alone.
-func (f *File) TopLevelStrings(name string, fn func(row int64, v []byte) error) error {
-	var leaf *node
-	for _, c := range f.layout.root.children {
-		if c.col.Name == name && c.col.Kind == schema.String && !c.col.List {
-			leaf = c
+// ErrNoColumn is Strings' error for a file without the column asked for.
+var ErrNoColumn = errors.New("no such string column")
+
+// Strings calls fn with the row number and value of a string column for each row where it is
+// not null, reading that column alone. The column is named by its path of field names, e.g.
+// "id" or "meta.lastUpdated"; neither it nor its parents may be lists.
+func (f *File) Strings(path string, fn func(row int64, v []byte) error) error {
+	leaf := f.layout.root
+	for name := range strings.SplitSeq(path, ".") {
+		var next *node
+		for _, c := range leaf.children {
+			if c.col.Name == name && !c.col.List {
+				next = c
+			}
 		}
+		if next == nil {
+			return fmt.Errorf("%w: %q", ErrNoColumn, path)
+		}
+		leaf = next
 	}
-	if leaf == nil {
-		return fmt.Errorf("no top-level string column %q", name)
+	if leaf.col.Kind != schema.String || len(leaf.children) > 0 {
+		return fmt.Errorf("%w: %q", ErrNoColumn, path)
 	}
 	var row int64
 	buf := make([]parquet.Value, 1024)

@@ -3,6 +3,7 @@ package parquetfile
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -148,11 +149,11 @@ func TestReadRowsGivesBackTheRows(t *testing.T) {
 	}
 }
 
-// TopLevelStrings reads one column alone, with the row numbers ReadRows would give.
-func TestTopLevelStrings(t *testing.T) {
+// Strings reads one column alone, with the row numbers ReadRows would give.
+func TestStrings(t *testing.T) {
 	f, _, _ := writeRows(t, schemaOf(Rows...), Rows...)
 	var got []string
-	err := f.TopLevelStrings("id", func(row int64, v []byte) error {
+	err := f.Strings("id", func(row int64, v []byte) error {
 		got = append(got, fmt.Sprintf("%d:%s", row, v))
 		return nil
 	})
@@ -160,12 +161,25 @@ func TestTopLevelStrings(t *testing.T) {
 		t.Fatalf("got %v, %v", got, err)
 	}
 	got = nil
-	_ = f.TopLevelStrings("status", func(row int64, v []byte) error {
+	_ = f.Strings("status", func(row int64, v []byte) error {
 		got = append(got, fmt.Sprintf("%d:%s", row, v))
 		return nil
 	})
 	if fmt.Sprint(got) != "[0:final]" {
 		t.Fatalf("status: %v", got)
+	}
+	got = nil
+	_ = f.Strings("code.text", func(row int64, v []byte) error {
+		got = append(got, fmt.Sprintf("%d:%s", row, v))
+		return nil
+	})
+	if fmt.Sprint(got) != "[0:Height]" {
+		t.Fatalf("code.text: %v", got)
+	}
+	for _, path := range []string{"nosuch", "code.nosuch", "category.text", "code", "valueInteger"} {
+		if err := f.Strings(path, func(int64, []byte) error { return nil }); !errors.Is(err, ErrNoColumn) {
+			t.Errorf("%s: %v, want ErrNoColumn (missing, under a list, not a leaf, not a string)", path, err)
+		}
 	}
 }
 
