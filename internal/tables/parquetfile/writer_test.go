@@ -149,36 +149,34 @@ func TestReadRowsGivesBackTheRows(t *testing.T) {
 	}
 }
 
-// Strings reads one column alone, with the row numbers ReadRows would give.
+// Strings reads one column alone, top-level or nested, with the row numbers ReadRows would give;
+// a path that names no string leaf outside lists is ErrNoColumn.
 func TestStrings(t *testing.T) {
 	f, _, _ := writeRows(t, schemaOf(Rows...), Rows...)
-	var got []string
-	err := f.Strings("id", func(row int64, v []byte) error {
-		got = append(got, fmt.Sprintf("%d:%s", row, v))
-		return nil
-	})
-	if err != nil || fmt.Sprint(got) != "[0:b 1:a 2:c]" {
-		t.Fatalf("got %v, %v", got, err)
+	cases := []struct{ path, want string }{
+		{"id", "[0:b 1:a 2:c]"},
+		{"status", "[0:final]"},
+		{"code.text", "[0:Height]"},
+		{"nosuch", "no column"},
+		{"code.nosuch", "no column"},
+		{"category.text", "no column"}, // under a list
+		{"code", "no column"},          // not a leaf
+		{"valueInteger", "no column"},  // not a string
 	}
-	got = nil
-	_ = f.Strings("status", func(row int64, v []byte) error {
-		got = append(got, fmt.Sprintf("%d:%s", row, v))
-		return nil
-	})
-	if fmt.Sprint(got) != "[0:final]" {
-		t.Fatalf("status: %v", got)
-	}
-	got = nil
-	_ = f.Strings("code.text", func(row int64, v []byte) error {
-		got = append(got, fmt.Sprintf("%d:%s", row, v))
-		return nil
-	})
-	if fmt.Sprint(got) != "[0:Height]" {
-		t.Fatalf("code.text: %v", got)
-	}
-	for _, path := range []string{"nosuch", "code.nosuch", "category.text", "code", "valueInteger"} {
-		if err := f.Strings(path, func(int64, []byte) error { return nil }); !errors.Is(err, ErrNoColumn) {
-			t.Errorf("%s: %v, want ErrNoColumn (missing, under a list, not a leaf, not a string)", path, err)
+	for _, tc := range cases {
+		var got []string
+		err := f.Strings(tc.path, func(row int64, v []byte) error {
+			got = append(got, fmt.Sprintf("%d:%s", row, v))
+			return nil
+		})
+		verdict := fmt.Sprint(got)
+		if errors.Is(err, ErrNoColumn) {
+			verdict = "no column"
+		} else if err != nil {
+			verdict = err.Error()
+		}
+		if verdict != tc.want {
+			t.Errorf("%s: %s, want %s", tc.path, verdict, tc.want)
 		}
 	}
 }
