@@ -1,6 +1,7 @@
 package bulk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -276,5 +277,44 @@ func TestLogNdjsonEvents(t *testing.T) {
 	want := "kickoff status_complete status_page_complete download_request download_complete export_complete"
 	if strings.Join(events, " ") != want {
 		t.Errorf("events %v, want %s", events, want)
+	}
+}
+
+// sliceRecorder keeps what each Write got.
+type sliceRecorder struct{ slices [][]byte }
+
+func (r *sliceRecorder) Write(p []byte) (int, error) {
+	r.slices = append(r.slices, bytes.Clone(p))
+	return len(p), nil
+}
+
+// TestIssue12ChecksumAndCheckerTakeTheSameSlicesInTurn: inTurn hands both writers the same bytes
+// in the same slices, each ending at a newline but the last, so the line checker still sees
+// whole lines; a line longer than a slice is one slice.
+func TestIssue12ChecksumAndCheckerTakeTheSameSlicesInTurn(t *testing.T) {
+	long := bytes.Repeat([]byte("x"), 3*inTurnSlice)
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"short lines", bytes.Repeat([]byte(`{"resourceType":"Patient"}`+"\n"), 10000)},
+		{"a line longer than a slice", append(append([]byte("a\n"), long...), "\nb\n"...)},
+		{"no final newline", append(bytes.Repeat([]byte("line\n"), 30000), "end"...)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var a, b sliceRecorder
+			if n, err := (inTurn{&a, &b}).Write(tc.data); err != nil || n != len(tc.data) {
+				t.Fatalf("wrote %d, %v", n, err)
+			}
+			if len(a.slices) != len(b.slices) || !bytes.Equal(bytes.Join(a.slices, nil), tc.data) || !bytes.Equal(bytes.Join(b.slices, nil), tc.data) {
+				t.Fatal("the writers did not get the same bytes, all of them, in the same slices")
+			}
+			for i, s := range a.slices[:len(a.slices)-1] {
+				if !bytes.Equal(s, b.slices[i]) || s[len(s)-1] != '\n' {
+					t.Fatalf("slice %d of %d bytes does not end at a newline, or differs", i, len(s))
+				}
+			}
+		})
 	}
 }
