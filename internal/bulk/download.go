@@ -241,7 +241,7 @@ func (d *downloader) attempt(ctx context.Context, job fileJob, p *partial) (jour
 			return journalEntry{}, ctx.Err() // cancelled, not failed: no download_error (issue 13 item 5)
 		}
 		_ = d.log.downloadError(job.url, nil, nil, err.Error(), nil)
-		if permanent(err) {
+		if fhir.Unfixable(err) {
 			return journalEntry{}, err
 		}
 		return journalEntry{}, classed(errTransient, nil, "%w", err)

@@ -47,22 +47,6 @@ func redactErr(err error) error {
 	return err
 }
 
-// permanentErrors are request failures no retry can fix: missing or refused credentials, an
-// unusable credential file, a plain-http URL. The export stops at once on them instead of backing
-// off for minutes.
-var permanentErrors = []error{fhir.ErrCredentialsMissing, fhir.ErrBasicCredentialsMissing, fhir.ErrArgsConflict,
-	fhir.ErrCredentialFile, fhir.ErrAuthFailed, fhir.ErrInsecureURL}
-
-// permanent reports whether a request error is one of permanentErrors.
-func permanent(err error) bool {
-	for _, p := range permanentErrors {
-		if errors.Is(err, p) {
-			return true
-		}
-	}
-	return false
-}
-
 // readBody reads and closes a (small) response body.
 func readBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()

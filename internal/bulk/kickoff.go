@@ -65,7 +65,7 @@ func (r *run) kickoff(ctx context.Context, k kickoff) (string, error) {
 			if ctx.Err() != nil {
 				return "", ctx.Err()
 			}
-			if failures++; failures >= r.opts.MaxAttempts || permanent(err) {
+			if failures++; failures >= r.opts.MaxAttempts || fhir.Unfixable(err) {
 				r.logFailedKickoff(k, caps, nil, err.Error(), nil)
 				return "", fmt.Errorf("%w: kick-off: %w", ErrExportFailed, err)
 			}

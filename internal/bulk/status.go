@@ -62,7 +62,7 @@ func (r *run) pollOnce(ctx context.Context, pageURL string, ps *pollState) (poll
 			return pollStep{}, ctx.Err()
 		}
 		_ = r.log.statusError(0, nil, err.Error(), nil)
-		if permanent(err) {
+		if fhir.Unfixable(err) {
 			return pollStep{}, fmt.Errorf("%w: %w", ErrExportFailed, err)
 		}
 		return r.failureStep(nil, ps, err)

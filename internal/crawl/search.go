@@ -174,16 +174,11 @@ func compactLine(buf *bytes.Buffer, raw json.RawMessage) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// permanentErrors stop the whole crawl instead of failing one patient: no other patient can
-// fare better without credentials.
-var permanentErrors = []error{fhir.ErrCredentialsMissing, fhir.ErrBasicCredentialsMissing, fhir.ErrArgsConflict,
-	fhir.ErrCredentialFile, fhir.ErrAuthFailed, fhir.ErrInsecureURL, context.Canceled, context.DeadlineExceeded}
-
+// permanent reports whether err stops the whole crawl instead of failing one patient: no other
+// patient can fare better without credentials (fhir.Unfixable, a 401) or once the run is over.
 func permanent(err error) bool {
-	for _, p := range permanentErrors {
-		if errors.Is(err, p) {
-			return true
-		}
+	if fhir.Unfixable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
 	}
 	var herr *fhir.HTTPError
 	return errors.As(err, &herr) && herr.StatusCode == http.StatusUnauthorized

@@ -30,6 +30,19 @@ var (
 	ErrUnreachable = errors.New("cannot reach the FHIR server")
 )
 
+// Unfixable reports whether a request failed for a reason no retry and no other request to the
+// same server can fix: missing, conflicting, unusable or refused credentials, or a plain-http
+// URL. Exports, crawls and note downloads stop at once on these instead of backing off.
+func Unfixable(err error) bool {
+	for _, e := range []error{ErrCredentialsMissing, ErrBasicCredentialsMissing, ErrArgsConflict, ErrCredentialFile,
+		ErrAuthFailed, ErrInsecureURL} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
 // AuthConfig is how the user authenticates, copied from the command-line flags. At most one
 // method may be given: SMART (ClientID + KeyPath), basic (BasicUser + BasicPasswordFile) or a
 // bearer token (BearerTokenFile). None at all is allowed for open servers.

@@ -20,20 +20,6 @@ var (
 	errWrongType = errors.New("wrong Content-Type")
 )
 
-// fatalErrors stop a whole run instead of failing one download: no retry or other note can
-// fix missing or refused credentials.
-var fatalErrors = []error{fhir.ErrCredentialsMissing, fhir.ErrBasicCredentialsMissing, fhir.ErrArgsConflict,
-	fhir.ErrCredentialFile, fhir.ErrAuthFailed, fhir.ErrInsecureURL}
-
-func fatal(err error) bool {
-	for _, f := range fatalErrors {
-		if errors.Is(err, f) {
-			return true
-		}
-	}
-	return false
-}
-
 // download is one GET answered with a body of the media type asked for.
 type download struct {
 	body    []byte

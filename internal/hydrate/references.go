@@ -15,6 +15,7 @@ import (
 	"github.com/tidwall/gjson"
 	"golang.org/x/sync/errgroup"
 
+	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/input"
 	"cumulus-etl/internal/ndjson"
 	"cumulus-etl/internal/progress"
@@ -204,7 +205,7 @@ func (r *runner) fetchResource(ctx context.Context, target string, w wanted, j *
 	case err == nil:
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case fatal(err):
+	case fhir.Unfixable(err):
 		return err
 	default:
 		r.fail(Failure{Where: w.where, URL: redact(w.url), Reason: reason(err)})

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"cumulus-etl/internal/bulk"
+	"cumulus-etl/internal/fhir"
 	"cumulus-etl/internal/ndjson"
 	"cumulus-etl/internal/notes"
 	"cumulus-etl/internal/store"
@@ -198,7 +199,7 @@ func (r *runner) download(ctx context.Context, jb job, rel string, j *journal) e
 	case err == nil:
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case fatal(err):
+	case fhir.Unfixable(err):
 		return err
 	case errors.Is(err, errTooLarge):
 		r.stats.TooLarge.Add(1)
