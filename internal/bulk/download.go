@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"unsafe"
 
 	"cumulus-etl/internal/fhir"
@@ -447,12 +448,18 @@ type partFile struct {
 
 func (w *partFile) Write(b []byte) (int, error) {
 	if w.direct && (len(b)%directAlign != 0 || w.off%directAlign != 0 || !aligned(b)) {
-		if err := endDirect(w.f); err != nil {
+		if err := w.endDirect(); err != nil {
 			return 0, err
 		}
-		w.direct = false
 	}
 	n, err := w.f.Write(b)
+	if w.direct && n == 0 && errors.Is(err, syscall.EINVAL) {
+		// The file system took O_DIRECT at open but refuses these writes (a block size over
+		// directAlign, some FUSE or network file systems): go on without it.
+		if err = w.endDirect(); err == nil {
+			n, err = w.f.Write(b)
+		}
+	}
 	w.off += int64(n)
 	if err == nil && w.save != nil && w.off >= w.saveAt {
 		save := w.save
@@ -460,6 +467,15 @@ func (w *partFile) Write(b []byte) (int, error) {
 		err = save()
 	}
 	return n, err
+}
+
+// endDirect turns O_DIRECT off for the rest of the file.
+func (w *partFile) endDirect() error {
+	if err := endDirect(w.f); err != nil {
+		return err
+	}
+	w.direct = false
+	return nil
 }
 
 // aligned reports whether b starts at a directAlign boundary in memory.
