@@ -122,6 +122,15 @@ func TestCrawl_Kill9AndRerun(t *testing.T) {
 	srv := newServer(t, 40, fhirtest.WithSearchDelay(3*time.Millisecond))
 	srv.AddSearchEntry("Condition", "match", resource(map[string]any{"resourceType": "Condition", "id": "shared",
 		"subject": map[string]any{"reference": "Patient/elsewhere"}}))
+	// The kill moments come from the runs themselves, so a faster crawl never outruns them: an
+	// uninterrupted crawl (whose folder is compared at the end) and a rerun of it, which does
+	// only the start-up and finds everything done. Each kill lands between half the start-up and
+	// the start-up plus a fifth of the crawl's own work, so at least five kills happen before
+	// the crawl can finish.
+	clean := t.TempDir()
+	full := timedRun(t, srv, clean)
+	startup := timedRun(t, srv, clean)
+	work := max(full-startup, 10*time.Millisecond)
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(14, 9))
 	kills := 0
@@ -135,7 +144,7 @@ func TestCrawl_Kill9AndRerun(t *testing.T) {
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
 		select {
-		case <-time.After(time.Duration(50+rng.IntN(400)) * time.Millisecond):
+		case <-time.After(startup/2 + time.Duration(rng.Int64N(int64(startup/2+work/5)))):
 			_ = cmd.Process.Kill()
 			<-exited
 			kills++
@@ -157,10 +166,6 @@ func TestCrawl_Kill9AndRerun(t *testing.T) {
 	if out, err := helperCmd(t, srv, dir).CombinedOutput(); err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
-	clean := t.TempDir()
-	if out, err := helperCmd(t, srv, clean).CombinedOutput(); err != nil {
-		t.Fatalf("uninterrupted run: %v\n%s", err, out)
-	}
 	got, want := sortedLines(t, dir), sortedLines(t, clean)
 	if !slices.Equal(got, want) {
 		t.Errorf("after %d kills: %d lines, an uninterrupted crawl has %d", kills, len(got), len(want))
@@ -168,5 +173,15 @@ func TestCrawl_Kill9AndRerun(t *testing.T) {
 	if n := count(exported(t, dir)); n != 40*perPatientFiltered+1 {
 		t.Errorf("%d resources, want %d", n, 40*perPatientFiltered+1)
 	}
-	t.Logf("%d kills", kills)
+	t.Logf("%d kills (start-up %v, crawl %v)", kills, startup, work)
+}
+
+// timedRun runs the crawl helper to its end in dir and returns how long it took.
+func timedRun(t *testing.T, srv *fhirtest.Server, dir string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if out, err := helperCmd(t, srv, dir).CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+	return time.Since(start)
 }
