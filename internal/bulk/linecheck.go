@@ -69,14 +69,6 @@ var (
 		t['"'], t['{'], t['['], t['}'], t[']'], t[','], t[':'], t['\n'] = clsQuote, clsOpen, clsOpen, clsClose, clsClose, clsComma, clsColon, clsNewline
 		return t
 	}()
-	// stringPlain marks the bytes a string's content runs over: all but the quote, the
-	// backslash and the newline (which would end the line inside the string).
-	stringPlain = func() (t [256]bool) {
-		for i := range t {
-			t[i] = i != '"' && i != '\\' && i != '\n'
-		}
-		return t
-	}()
 )
 
 // The states of the fast scan (see Write): outside strings, in a string, after a backslash in a

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -231,8 +230,6 @@ func mustCrawl(t *testing.T, o Options) *Result {
 	}
 	return res
 }
-
-func statePath(dir string) string { return filepath.Join(dir, ".cumulus-export", "state.json") }
 
 func errorsIs(err, target error) bool { return err != nil && errors.Is(err, target) }
 

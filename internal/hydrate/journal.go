@@ -169,14 +169,6 @@ func (j *journal) keys(fn func(string)) {
 	}
 }
 
-// sync makes the journal durable (a crash of the machine, not only of the process).
-func (j *journal) sync() error {
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("syncing journal %s: %w", j.path, err)
-	}
-	return nil
-}
-
 // close closes the journal; remove also deletes it (its content is in place now).
 func (j *journal) close(remove bool) error {
 	err := j.f.Close()

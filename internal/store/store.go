@@ -209,13 +209,3 @@ func checkName(name string) error {
 	}
 	return nil
 }
-
-// isHidden reports whether any part of a slash-separated name starts with a dot.
-func isHidden(name string) bool {
-	for part := range strings.SplitSeq(name, "/") {
-		if strings.HasPrefix(part, ".") {
-			return true
-		}
-	}
-	return false
-}

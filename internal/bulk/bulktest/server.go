@@ -99,9 +99,7 @@ type Server struct {
 	requests  map[string]int
 	full      map[int]int // full (non-Range) 200 downloads per file
 	faultAt   map[int]int
-	kickoffs  []*http.Request
 	bodies    []string
-	deletes   int
 	authSeen  map[string]bool
 	tokenUses int
 	limiter   rateLimiter

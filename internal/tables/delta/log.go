@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"sort"
 	"strconv"
@@ -182,5 +181,3 @@ type lastCheckpoint struct {
 	Version int64 `json:"version"`
 	Size    int64 `json:"size"`
 }
-
-func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
