@@ -163,12 +163,12 @@ func (t *Table) upsert(ctx context.Context, rows Rows, fw *fileWriter, opts Writ
 	var keys jsonrow.Reader
 	var runRows uint64
 	err = rows(func(row []byte) error {
-		id, lastUpdated, err := idAndLastUpdated(&keys, row)
+		id, updated, err := idAndUpdateTime(&keys, row)
 		if err != nil {
 			return err
 		}
 		runRows++
-		return hf.addKey(id, runRows-1, updateTime(lastUpdated))
+		return hf.addKey(id, runRows-1, updated)
 	})
 	if err == nil && opts.Deleted != nil {
 		err = opts.Deleted(func(id []byte) error { return hf.addKey(id, deletedRow, 0) })
@@ -252,58 +252,59 @@ func numRecords(a *Add) int64 {
 	return s.NumRecords
 }
 
-// idAndLastUpdated finds a row's top-level "id" string and its meta.lastUpdated (nil when the
-// row has none).
-func idAndLastUpdated(r *jsonrow.Reader, row []byte) (id, lastUpdated []byte, err error) {
+// idAndUpdateTime finds a row's top-level "id" string and its meta.lastUpdated as updateTime
+// encodes it (0 when the row has none).
+func idAndUpdateTime(r *jsonrow.Reader, row []byte) (id []byte, updated uint64, err error) {
 	r.Reset(row)
 	if err := r.BeginObject(); err != nil {
-		return nil, nil, err
+		return nil, 0, err
 	}
 	for {
 		key, ok, err := r.Key()
 		switch {
 		case err != nil:
-			return nil, nil, err
+			return nil, 0, err
 		case !ok && id == nil:
-			return nil, nil, errors.New("row without an id")
+			return nil, 0, errors.New("row without an id")
 		case !ok:
-			return id, lastUpdated, nil
+			return id, updated, nil
 		case string(key) == "id":
 			if id, err = r.String(); err != nil {
-				return nil, nil, err
+				return nil, 0, err
 			}
 			id = bytes.Clone(id)
 		case string(key) == "meta":
-			if lastUpdated, err = metaLastUpdated(r); err != nil {
-				return nil, nil, err
+			if updated, err = metaUpdateTime(r); err != nil {
+				return nil, 0, err
 			}
 		default:
 			if err := r.Skip(); err != nil {
-				return nil, nil, err
+				return nil, 0, err
 			}
 		}
 	}
 }
 
-// metaLastUpdated reads the meta object at r and returns its lastUpdated string, if any.
-func metaLastUpdated(r *jsonrow.Reader) ([]byte, error) {
+// metaUpdateTime reads the meta object at r and returns its lastUpdated as updateTime encodes
+// it (0 when it has none).
+func metaUpdateTime(r *jsonrow.Reader) (uint64, error) {
 	if err := r.BeginObject(); err != nil {
-		return nil, err
+		return 0, err
 	}
-	var lastUpdated []byte
+	var updated uint64
 	for {
 		key, ok, err := r.Key()
 		if err != nil || !ok {
-			return lastUpdated, err
+			return updated, err
 		}
 		if string(key) == "lastUpdated" {
 			v, err := r.String()
 			if err != nil {
-				return nil, err
+				return 0, err
 			}
-			lastUpdated = bytes.Clone(v)
+			updated = updateTime(v)
 		} else if err := r.Skip(); err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
 }
